@@ -1,0 +1,43 @@
+/* The kernel table: one function pointer per kernel, one table per ISA (filled in kernels/table.c). */
+#ifndef TK_DISPATCH_KERNELS_H
+#define TK_DISPATCH_KERNELS_H
+
+#include <stdatomic.h>
+
+#include "tinykern.h"
+
+/* Kernels never check arguments, never allocate and never print: the public
+   front functions (kernels/<family>/<family>.c) have validated everything. */
+typedef struct tk_kernels {
+  tk_isa isa;
+
+  /* int8 (kernels/int8) */
+  /* Exact int32 dot product; n <= TK_DOT_S8_MAX_N. */
+  int32_t (*dot_s8)(const int8_t *a, const int8_t *b, size_t n);
+  /* Returns max|x| and sets *finite to false if any x is NaN or Inf. */
+  float (*absmax_f32)(const float *x, size_t n, bool *finite);
+  /* q = clamp(rne(x / scale), -127, 127); scale > 0, finite; x finite. */
+  void (*quantize_s8)(const float *x, size_t n, float scale, int8_t *q);
+  /* x = q * scale. */
+  void (*dequantize_s8)(const int8_t *q, size_t n, float scale, float *x);
+} tk_kernels;
+
+/* Every ISA's table (kernels/table.c). Only the tables of natively built ISAs
+   are in the production library; the test binaries link the others too. */
+extern const tk_kernels tk_kernels_scalar;
+extern const tk_kernels tk_kernels_sse41;
+extern const tk_kernels tk_kernels_avx2;
+extern const tk_kernels tk_kernels_neon;
+extern const tk_kernels tk_kernels_neondot;
+
+/* The active table: NULL until the first use decides (dispatch/dispatch.c). */
+extern _Atomic(const tk_kernels *) tk_dispatch_active;
+const tk_kernels *tk_dispatch_first_use(void);
+
+/* What every public function calls: one atomic load after the first use. */
+static inline const tk_kernels *tk_active(void) {
+  const tk_kernels *t = atomic_load_explicit(&tk_dispatch_active, memory_order_acquire);
+  return t ? t : tk_dispatch_first_use();
+}
+
+#endif

@@ -1,0 +1,74 @@
+/* tinykern public API: int8, sparse and attention kernels with runtime CPU dispatch. */
+#ifndef TINYKERN_H
+#define TINYKERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(TK_BUILDING_LIBRARY) && defined(__GNUC__)
+#define TK_API __attribute__((visibility("default")))
+#else
+#define TK_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TK_VERSION_MAJOR 0
+#define TK_VERSION_MINOR 1
+#define TK_VERSION_PATCH 0
+#define TK_VERSION_STRING "0.1.0"
+/* The version of the library actually linked (may differ from the header's). */
+TK_API const char *tk_version(void);
+
+/* ---- status ---- */
+typedef enum tk_status {
+  TK_OK = 0,
+  TK_ERR_ARG,         /* NULL where data is needed, inconsistent sizes, out-of-range
+                         parameter, NaN/Inf where finite values are required */
+  TK_ERR_NOMEM,
+  TK_ERR_OVERFLOW,    /* a size computation would overflow, an int32 accumulator could
+                         overflow, or a non-sliding KV cache is full */
+  TK_ERR_FORMAT,      /* malformed CSR arrays */
+  TK_ERR_UNSUPPORTED, /* ISA not built into this library or not supported by this CPU */
+} tk_status;
+/* Never NULL, also for unknown values. */
+TK_API const char *tk_status_str(tk_status s);
+
+/* ---- dispatch ----
+   The first kernel call (or tk_isa_* query) picks the ISA once, thread-safely:
+   TINYKERN_ISA (a name below) if set and available, else the best available.
+   An unknown or unavailable TINYKERN_ISA is reported once on stderr and ignored. */
+typedef enum tk_isa {
+  TK_ISA_SCALAR,
+  TK_ISA_SSE41,
+  TK_ISA_AVX2,
+  TK_ISA_NEON,
+  TK_ISA_NEONDOT,
+  TK_ISA_COUNT
+} tk_isa;
+TK_API const char *tk_isa_name(tk_isa isa); /* "scalar" "sse41" "avx2" "neon" "neondot"; "unknown" otherwise */
+TK_API tk_status tk_isa_from_name(const char *name, tk_isa *out);
+TK_API bool tk_isa_built(tk_isa isa);     /* compiled into this library for native use */
+TK_API bool tk_isa_available(tk_isa isa); /* built in AND runs natively on this CPU */
+TK_API tk_isa tk_isa_best(void);          /* best available */
+TK_API tk_isa tk_isa_active(void);        /* what calls run now */
+TK_API tk_status tk_isa_select(tk_isa isa); /* process-wide; TK_ERR_UNSUPPORTED if unavailable */
+
+/* ---- int8: dot product and quantization ---- */
+#define TK_DOT_S8_MAX_N 131071 /* largest n whose exact result always fits int32 */
+/* Exact over the full int8 range including -128; n > TK_DOT_S8_MAX_N: TK_ERR_OVERFLOW. */
+TK_API tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out);
+/* Symmetric: scale = max|x| / 127 (1.0f when all zero);
+   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG. */
+TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale);
+/* x = q * scale. */
+TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYKERN_H */

@@ -1,0 +1,21 @@
+/* Naming for the kernels written once and compiled per ISA: TK_FN(dot_s8) is tk_dot_s8_<isa>. */
+#ifndef TK_SIMD_COMMON_H
+#define TK_SIMD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Each vector header defines TK_ISA_SUFFIX (scalar, sse41, ...); a shared body
+   then defines its functions as TK_FN(name), e.g. tk_dot_s8_avx2 in the AVX2 build. */
+#define TK_FN(name) TK_FN_(name, TK_ISA_SUFFIX)
+#define TK_FN_(name, isa) TK_FN__(name, isa)
+#define TK_FN__(name, isa) tk_##name##_##isa
+
+/* Adding this magic number and subtracting it again rounds a float of magnitude
+   below 2^22 to the nearest integer, ties to even, in the default rounding mode,
+   with the same result on every ISA (no dependence on a round instruction). */
+#define TK_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23 */
+
+#endif

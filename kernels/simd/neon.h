@@ -1,0 +1,82 @@
+/* The NEON vector header (aarch64 and armv7): the names of simd/scalar.h on 128-bit registers. */
+#ifndef TK_SIMD_NEON_H
+#define TK_SIMD_NEON_H
+
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/arm/neon.h>
+
+#include "simd/common.h"
+
+#ifndef TK_ISA_SUFFIX
+#define TK_ISA_SUFFIX neon
+#endif
+
+/* ---- fp32 vectors ---- */
+#define TK_VF_WIDTH 4
+typedef float32x4_t tk_vf;
+static inline tk_vf tk_vf_load(const float *p) { return vld1q_f32(p); }
+static inline void tk_vf_store(float *p, tk_vf v) { vst1q_f32(p, v); }
+static inline tk_vf tk_vf_set1(float x) { return vdupq_n_f32(x); }
+static inline tk_vf tk_vf_zero(void) { return vdupq_n_f32(0.0f); }
+static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return vaddq_f32(a, b); }
+static inline tk_vf tk_vf_sub(tk_vf a, tk_vf b) { return vsubq_f32(a, b); }
+static inline tk_vf tk_vf_mul(tk_vf a, tk_vf b) { return vmulq_f32(a, b); }
+/* vdivq_f32 exists on aarch64 only (and SIMDe 0.7 does not emulate it): elsewhere
+   four scalar IEEE divisions give the same bits. */
+static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  float x[4], y[4];
+  vst1q_f32(x, a);
+  vst1q_f32(y, b);
+  for (int i = 0; i < 4; i++) x[i] /= y[i];
+  return vld1q_f32(x);
+#endif
+}
+static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return vmaxq_f32(a, b); }
+static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return vminq_f32(a, b); }
+static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+static inline float tk_vf_hmax(tk_vf a) {
+  float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpmax_f32(m, m), 0);
+}
+static inline float tk_vf_hsum(tk_vf a) {
+  float32x2_t s = vadd_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpadd_f32(s, s), 0);
+}
+
+/* ---- int8 ---- */
+/* vmull_s8 gives exact int16 products (|p| <= 16384); vpadalq_s16 adds adjacent
+   pairs into int32 lanes, so no int16 sum is ever formed: safe for -128 * -128.
+   (smull + smlal would add two products in int16 and overflow there.) */
+#ifndef TK_S8_STEP
+#define TK_S8_STEP 16
+typedef int32x4_t tk_vs32;
+static inline tk_vs32 tk_dot_s8_step(tk_vs32 acc, const int8_t *a, const int8_t *b) {
+  int8x16_t va = vld1q_s8(a), vb = vld1q_s8(b);
+  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(va), vget_low_s8(vb)));
+  return vpadalq_s16(acc, vmull_s8(vget_high_s8(va), vget_high_s8(vb)));
+}
+#endif
+static inline tk_vs32 tk_vs32_zero(void) { return vdupq_n_s32(0); }
+static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) { return vaddq_s32(a, b); }
+static inline int32_t tk_vs32_hsum(tk_vs32 a) {
+  int32x2_t s = vadd_s32(vget_low_s32(a), vget_high_s32(a));
+  return vget_lane_s32(vpadd_s32(s, s), 0);
+}
+static inline void tk_vf_store_s8(int8_t *q, tk_vf v) {
+  /* v holds integers already: the truncating conversion is exact. */
+  int16x4_t i16 = vmovn_s32(vcvtq_s32_f32(v));
+  int8x8_t i8 = vmovn_s16(vcombine_s16(i16, i16));
+  int32_t w = vget_lane_s32(vreinterpret_s32_s8(i8), 0);
+  memcpy(q, &w, 4);
+}
+static inline tk_vf tk_vf_load_s8(const int8_t *q) {
+  int32_t w;
+  memcpy(&w, q, 4);
+  int16x8_t i16 = vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(w)));
+  return vcvtq_f32_s32(vmovl_s16(vget_low_s16(i16)));
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* The scalar "vector" header: the same names as the SIMD headers, one lane wide. */
+#ifndef TK_SIMD_SCALAR_H
+#define TK_SIMD_SCALAR_H
+
+#include <math.h>
+
+#include "simd/common.h"
+
+#define TK_ISA_SUFFIX scalar
+
+/* ---- fp32 vectors: TK_VF_WIDTH lanes ---- */
+#define TK_VF_WIDTH 1
+typedef float tk_vf;
+static inline tk_vf tk_vf_load(const float *p) { return *p; }
+static inline void tk_vf_store(float *p, tk_vf v) { *p = v; }
+static inline tk_vf tk_vf_set1(float x) { return x; }
+static inline tk_vf tk_vf_zero(void) { return 0.0f; }
+static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return a + b; }
+static inline tk_vf tk_vf_sub(tk_vf a, tk_vf b) { return a - b; }
+static inline tk_vf tk_vf_mul(tk_vf a, tk_vf b) { return a * b; }
+static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) { return a / b; }
+static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return a > b ? a : b; }
+static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return a < b ? a : b; }
+static inline tk_vf tk_vf_abs(tk_vf a) { return fabsf(a); }
+static inline float tk_vf_hmax(tk_vf a) { return a; }
+static inline float tk_vf_hsum(tk_vf a) { return a; }
+
+/* ---- int8 ---- */
+/* Dot-product accumulator: int32 lanes; one step consumes TK_S8_STEP int8 pairs. */
+#define TK_S8_STEP 1
+typedef int32_t tk_vs32;
+static inline tk_vs32 tk_vs32_zero(void) { return 0; }
+static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) { return a + b; }
+static inline int32_t tk_vs32_hsum(tk_vs32 a) { return a; }
+static inline tk_vs32 tk_dot_s8_step(tk_vs32 acc, const int8_t *a, const int8_t *b) {
+  return acc + (int32_t)a[0] * (int32_t)b[0];
+}
+/* v holds integers in [-127, 127]: store them as TK_VF_WIDTH int8. */
+static inline void tk_vf_store_s8(int8_t *q, tk_vf v) { q[0] = (int8_t)(int32_t)v; }
+/* TK_VF_WIDTH int8 -> fp32. */
+static inline tk_vf tk_vf_load_s8(const int8_t *q) { return (float)q[0]; }
+
+#endif

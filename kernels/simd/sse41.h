@@ -1,0 +1,72 @@
+/* The SSE4.1 vector header: the names of simd/scalar.h on 128-bit registers. */
+#ifndef TK_SIMD_SSE41_H
+#define TK_SIMD_SSE41_H
+
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/sse4.1.h>
+
+#include "simd/common.h"
+
+#define TK_ISA_SUFFIX sse41
+
+/* ---- fp32 vectors ---- */
+#define TK_VF_WIDTH 4
+typedef __m128 tk_vf;
+static inline tk_vf tk_vf_load(const float *p) { return _mm_loadu_ps(p); }
+static inline void tk_vf_store(float *p, tk_vf v) { _mm_storeu_ps(p, v); }
+static inline tk_vf tk_vf_set1(float x) { return _mm_set1_ps(x); }
+static inline tk_vf tk_vf_zero(void) { return _mm_setzero_ps(); }
+static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return _mm_add_ps(a, b); }
+static inline tk_vf tk_vf_sub(tk_vf a, tk_vf b) { return _mm_sub_ps(a, b); }
+static inline tk_vf tk_vf_mul(tk_vf a, tk_vf b) { return _mm_mul_ps(a, b); }
+static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) { return _mm_div_ps(a, b); }
+static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return _mm_max_ps(a, b); }
+static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return _mm_min_ps(a, b); }
+static inline tk_vf tk_vf_abs(tk_vf a) {
+  return _mm_castsi128_ps(_mm_and_si128(_mm_castps_si128(a), _mm_set1_epi32(0x7fffffff)));
+}
+static inline float tk_vf_hmax(tk_vf a) {
+  a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_max_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+static inline float tk_vf_hsum(tk_vf a) {
+  a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+/* ---- int8 ---- */
+/* pmovsxbw widens 8 int8 to int16 exactly; pmaddwd then multiplies pairs and adds
+   them into int32. Every int16 product (at most 128*128) and every pair sum
+   (at most 2*16384) is exact: no saturation for any input, -128 included. */
+#define TK_S8_STEP 16
+typedef __m128i tk_vs32;
+static inline tk_vs32 tk_vs32_zero(void) { return _mm_setzero_si128(); }
+static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) { return _mm_add_epi32(a, b); }
+static inline int32_t tk_vs32_hsum(tk_vs32 a) {
+  a = _mm_add_epi32(a, _mm_shuffle_epi32(a, _MM_SHUFFLE(1, 0, 3, 2)));
+  a = _mm_add_epi32(a, _mm_shuffle_epi32(a, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(a);
+}
+static inline tk_vs32 tk_dot_s8_step(tk_vs32 acc, const int8_t *a, const int8_t *b) {
+  __m128i va = _mm_loadu_si128((const __m128i *)(const void *)a);
+  __m128i vb = _mm_loadu_si128((const __m128i *)(const void *)b);
+  __m128i lo = _mm_madd_epi16(_mm_cvtepi8_epi16(va), _mm_cvtepi8_epi16(vb));
+  __m128i hi = _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(va, 8)),
+                              _mm_cvtepi8_epi16(_mm_srli_si128(vb, 8)));
+  return _mm_add_epi32(acc, _mm_add_epi32(lo, hi));
+}
+static inline void tk_vf_store_s8(int8_t *q, tk_vf v) {
+  __m128i i32 = _mm_cvtps_epi32(v);
+  __m128i i8 = _mm_packs_epi16(_mm_packs_epi32(i32, i32), _mm_setzero_si128());
+  int32_t w = _mm_cvtsi128_si32(i8);
+  memcpy(q, &w, 4);
+}
+static inline tk_vf tk_vf_load_s8(const int8_t *q) {
+  int32_t w;
+  memcpy(&w, q, 4);
+  return _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(w)));
+}
+
+#endif

@@ -1,0 +1,61 @@
+/* Which ISA has which kernel: the one list. Each ISA's library compiles this file with -DTK_TABLE_<ISA>. */
+#include "dispatch/kernels.h"
+#include "int8/int8_kernels.h"
+
+/* A row that names another ISA's kernel (usually _scalar) means that ISA has no
+   native version of it yet: this file is the place to see what is native where. */
+
+#ifdef TK_TABLE_SCALAR
+const tk_kernels tk_kernels_scalar = {
+    .isa = TK_ISA_SCALAR,
+    /* int8 */
+    .dot_s8 = tk_dot_s8_scalar,
+    .absmax_f32 = tk_absmax_f32_scalar,
+    .quantize_s8 = tk_quantize_s8_scalar,
+    .dequantize_s8 = tk_dequantize_s8_scalar,
+};
+#endif
+
+#ifdef TK_TABLE_SSE41
+const tk_kernels tk_kernels_sse41 = {
+    .isa = TK_ISA_SSE41,
+    /* int8 */
+    .dot_s8 = tk_dot_s8_sse41,
+    .absmax_f32 = tk_absmax_f32_sse41,
+    .quantize_s8 = tk_quantize_s8_sse41,
+    .dequantize_s8 = tk_dequantize_s8_sse41,
+};
+#endif
+
+#ifdef TK_TABLE_AVX2
+const tk_kernels tk_kernels_avx2 = {
+    .isa = TK_ISA_AVX2,
+    /* int8 */
+    .dot_s8 = tk_dot_s8_avx2,
+    .absmax_f32 = tk_absmax_f32_avx2,
+    .quantize_s8 = tk_quantize_s8_avx2,
+    .dequantize_s8 = tk_dequantize_s8_avx2,
+};
+#endif
+
+#ifdef TK_TABLE_NEON
+const tk_kernels tk_kernels_neon = {
+    .isa = TK_ISA_NEON,
+    /* int8 */
+    .dot_s8 = tk_dot_s8_neon,
+    .absmax_f32 = tk_absmax_f32_neon,
+    .quantize_s8 = tk_quantize_s8_neon,
+    .dequantize_s8 = tk_dequantize_s8_neon,
+};
+#endif
+
+#ifdef TK_TABLE_NEONDOT
+const tk_kernels tk_kernels_neondot = {
+    .isa = TK_ISA_NEONDOT,
+    /* int8 */
+    .dot_s8 = tk_dot_s8_neondot,
+    .absmax_f32 = tk_absmax_f32_neondot,
+    .quantize_s8 = tk_quantize_s8_neondot,
+    .dequantize_s8 = tk_dequantize_s8_neondot,
+};
+#endif

@@ -1,0 +1,41 @@
+/* Test support: the table of every ISA, which can run here, stderr capture. */
+#include <unistd.h>
+
+#include "tk_test.h"
+
+const tk_kernels *tk_test_table(tk_isa isa) {
+  switch (isa) {
+    case TK_ISA_SCALAR: return &tk_kernels_scalar;
+    case TK_ISA_SSE41: return &tk_kernels_sse41;
+    case TK_ISA_AVX2: return &tk_kernels_avx2;
+    case TK_ISA_NEON: return &tk_kernels_neon;
+    case TK_ISA_NEONDOT: return &tk_kernels_neondot;
+    default: return NULL;
+  }
+}
+
+bool tk_test_runnable(tk_isa isa) { return !tk_isa_built(isa) || tk_isa_available(isa); }
+
+const char *tk_test_kind(tk_isa isa) { return tk_isa_built(isa) ? "native" : "emulated"; }
+
+static FILE *capture;
+static int saved_fd = -1;
+static char captured[4096];
+
+void tk_test_stderr_begin(void) {
+  fflush(stderr);
+  capture = tmpfile();
+  saved_fd = dup(2);
+  dup2(fileno(capture), 2);
+}
+
+const char *tk_test_stderr_end(void) {
+  fflush(stderr);
+  dup2(saved_fd, 2);
+  close(saved_fd);
+  rewind(capture);
+  size_t got = fread(captured, 1, sizeof captured - 1, capture);
+  captured[got] = '\0';
+  fclose(capture);
+  return captured;
+}
