@@ -1,0 +1,446 @@
+/* tinykern-report: its arithmetic on fixed inputs, its JSON writer and digits model, and whole runs checked as JSON. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tk_test.h"
+
+#include "json.h"
+#include "model.h"
+#include "stats.h"
+#include "timing.h"
+
+/* ---- a strict JSON reader: the checker of the report's --json output ---- */
+
+typedef enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
+typedef struct jv {
+  jtype t;
+  double num;
+  bool b;
+  char *s;          /* J_STR */
+  size_t n;         /* J_ARR, J_OBJ: members */
+  struct jv *items; /* members */
+  char **keys;      /* J_OBJ: member names */
+} jv;
+
+typedef struct jparser {
+  const char *p;
+  int depth;
+} jparser;
+
+static void ws(jparser *q) {
+  while (*q->p == ' ' || *q->p == '\n' || *q->p == '\t' || *q->p == '\r') q->p++;
+}
+
+static bool parse_value(jparser *q, jv *v);
+
+static bool parse_string(jparser *q, char **out) {
+  if (*q->p != '"') return false;
+  q->p++;
+  size_t cap = 16, n = 0;
+  char *s = malloc(cap);
+  while (*q->p != '"') {
+    unsigned char c = (unsigned char)*q->p++;
+    if (c < 0x20) goto bad; /* control characters must be escaped (and NUL ends the text) */
+    if (c == '\\') {
+      c = (unsigned char)*q->p++;
+      if (c == 'u') {
+        char hex[5] = {0};
+        for (int i = 0; i < 4; i++)
+          if (!(hex[i] = *q->p++) || !strchr("0123456789abcdefABCDEF", hex[i])) goto bad;
+        long code = strtol(hex, NULL, 16);
+        c = code < 0x80 ? (unsigned char)code : '?'; /* beyond ASCII: well formed is enough here */
+      } else if (!c || !strchr("\"\\/bfnrt", c)) {
+        goto bad;
+      } else if (strchr("bfnrt", c)) {
+        c = (unsigned char)"\b\f\n\r\t"[strchr("bfnrt", c) - "bfnrt"];
+      }
+    }
+    if (n + 2 > cap) s = realloc(s, cap *= 2);
+    s[n++] = (char)c;
+  }
+  q->p++;
+  s[n] = 0;
+  *out = s;
+  return true;
+bad:
+  free(s);
+  return false;
+}
+
+/* The JSON number grammar exactly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool parse_number(jparser *q, double *out) {
+  const char *s = q->p, *p = s;
+  if (*p == '-') p++;
+  if (*p == '0')
+    p++;
+  else if (*p >= '1' && *p <= '9')
+    while (*p >= '0' && *p <= '9') p++;
+  else
+    return false;
+  if (*p == '.') {
+    if (!(*++p >= '0' && *p <= '9')) return false;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-') p++;
+    if (!(*p >= '0' && *p <= '9')) return false;
+    while (*p >= '0' && *p <= '9') p++;
+  }
+  *out = strtod(s, NULL);
+  q->p = p;
+  return true;
+}
+
+static bool parse_members(jparser *q, jv *v, char close) {
+  bool obj = close == '}';
+  q->p++;
+  ws(q);
+  if (*q->p == close) {
+    q->p++;
+    return true;
+  }
+  for (;;) {
+    v->items = realloc(v->items, (v->n + 1) * sizeof *v->items);
+    if (obj) v->keys = realloc(v->keys, (v->n + 1) * sizeof *v->keys);
+    memset(&v->items[v->n], 0, sizeof *v->items);
+    if (obj) {
+      ws(q);
+      if (!parse_string(q, &v->keys[v->n])) return false;
+      ws(q);
+      if (*q->p++ != ':') {
+        v->n++;
+        return false;
+      }
+    }
+    bool ok = parse_value(q, &v->items[v->n]);
+    v->n++;
+    if (!ok) return false;
+    ws(q);
+    if (*q->p == ',') {
+      q->p++;
+      continue;
+    }
+    if (*q->p == close) {
+      q->p++;
+      return true;
+    }
+    return false;
+  }
+}
+
+static bool parse_value(jparser *q, jv *v) {
+  ws(q);
+  if (++q->depth > 64) return false;
+  bool ok;
+  if (*q->p == '{' || *q->p == '[') {
+    v->t = *q->p == '{' ? J_OBJ : J_ARR;
+    ok = parse_members(q, v, *q->p == '{' ? '}' : ']');
+  } else if (*q->p == '"') {
+    v->t = J_STR;
+    ok = parse_string(q, &v->s);
+  } else if (!strncmp(q->p, "true", 4) || !strncmp(q->p, "false", 5)) {
+    v->t = J_BOOL;
+    v->b = *q->p == 't';
+    q->p += v->b ? 4 : 5;
+    ok = true;
+  } else if (!strncmp(q->p, "null", 4)) {
+    v->t = J_NULL;
+    q->p += 4;
+    ok = true;
+  } else {
+    v->t = J_NUM;
+    ok = parse_number(q, &v->num);
+  }
+  q->depth--;
+  return ok;
+}
+
+static void jv_free(jv *v) {
+  for (size_t i = 0; i < v->n; i++) {
+    jv_free(&v->items[i]);
+    if (v->keys) free(v->keys[i]);
+  }
+  free(v->items);
+  free(v->keys);
+  free(v->s);
+}
+
+/* Parses the whole text (nothing but white space after the value). */
+static bool json_parse(const char *text, jv *v) {
+  jparser q = {text, 0};
+  memset(v, 0, sizeof *v);
+  bool ok = parse_value(&q, v);
+  ws(&q);
+  if (ok && *q.p == 0) return true;
+  jv_free(v);
+  return false;
+}
+
+static const jv *jget(const jv *o, const char *key) {
+  if (!o || o->t != J_OBJ) return NULL;
+  for (size_t i = 0; i < o->n; i++)
+    if (!strcmp(o->keys[i], key)) return &o->items[i];
+  return NULL;
+}
+
+/* ---- the arithmetic on fixed inputs ---- */
+
+static void test_median_and_spread(void **state) {
+  (void)state;
+  double odd[] = {5, 1, 3}, even[] = {4, 1, 3, 2}, one[] = {7};
+  assert_true(rp_median(odd, 3) == 3);
+  assert_true(odd[0] == 5 && odd[1] == 1 && odd[2] == 3); /* not reordered */
+  assert_true(rp_median(even, 4) == 2.5);
+  assert_true(rp_median(one, 1) == 7);
+  assert_true(isnan(rp_median(odd, 0)));
+  double lo, hi;
+  rp_minmax(even, 4, &lo, &hi);
+  assert_true(lo == 1 && hi == 4);
+  rp_minmax(even, 0, &lo, &hi);
+  assert_true(isnan(lo) && isnan(hi));
+}
+
+static void test_speedup_and_compression(void **state) {
+  (void)state;
+  assert_true(rp_speedup(6e-3, 1.5e-3) == 4);
+  assert_true(rp_speedup(1, 4) == 0.25);
+  assert_true(isnan(rp_speedup(1, 0)));
+  assert_true(isnan(rp_speedup(0, 1)));
+  assert_true(isnan(rp_speedup(NAN, 1)));
+  assert_true(isnan(rp_speedup(1, INFINITY)));
+  assert_true(rp_compression(4096, 1024) == 4);
+  assert_true(rp_compression(100, 400) == 0.25);
+  assert_true(isnan(rp_compression(100, 0)));
+}
+
+static void test_mse(void **state) {
+  (void)state;
+  float a[] = {1, 2, 3, 4}, b[] = {1, 0, 3, 8}, z[] = {0, 0, 0, 0};
+  assert_true(rp_mse(a, b, 4) == (0 + 4 + 0 + 16) / 4.0);
+  assert_true(rp_mse(a, a, 4) == 0);
+  assert_true(rp_mse(a, b, 0) == 0);
+  /* relative to the reference's power: mean(b^2) = (1 + 0 + 9 + 64) / 4 */
+  assert_true(fabs(rp_nmse(a, b, 4) - 5.0 / (74.0 / 4)) < 1e-15);
+  assert_true(rp_nmse(z, z, 4) == 0);
+  assert_true(isnan(rp_nmse(a, z, 4)));
+}
+
+static void test_accuracy(void **state) {
+  (void)state;
+  float v[] = {0.1f, 0.7f, 0.7f, -1};
+  assert_int_equal(rp_argmax(v, 4), 1); /* first of the ties */
+  assert_int_equal(rp_argmax(v, 0), 0);
+  float logits[4][3] = {{1, 0, 0}, {0, 2, 1}, {0, 0, 3}, {5, 4, 3}};
+  unsigned char labels[4] = {0, 1, 1, 2};
+  assert_true(rp_accuracy(&logits[0][0], 4, 3, labels) == 0.5);
+  unsigned char right[4] = {0, 1, 2, 0};
+  assert_true(rp_accuracy(&logits[0][0], 4, 3, right) == 1);
+  assert_true(rp_accuracy(&logits[0][0], 0, 3, labels) == 0);
+}
+
+static void test_break_even(void **state) {
+  (void)state;
+  double len[] = {8, 16, 32, 64};
+  double wins[] = {1.0, 1.5, 3, 9}, never[] = {0.2, 0.4, 0.8, 0.99};
+  double cross[] = {0.5, 1.5, 3, 9}, dip[] = {1.2, 0.9, 1.1, 2}, late[] = {0.5, 0.6, 0.8, 1.6};
+  assert_int_equal(rp_break_even_index(wins, 4), 0);
+  assert_true(rp_break_even_length(len, wins, 4) == 8);
+  assert_int_equal(rp_break_even_index(never, 4), 4);
+  assert_true(isnan(rp_break_even_length(len, never, 4)));
+  /* crosses halfway between 8 and 16 on the log axis: 8 * sqrt(2) */
+  assert_int_equal(rp_break_even_index(cross, 4), 1);
+  assert_true(fabs(rp_break_even_length(len, cross, 4) - 8 * sqrt(2.0)) < 1e-9);
+  /* a win at the first point does not count when it is lost again */
+  assert_int_equal(rp_break_even_index(dip, 4), 2);
+  assert_true(fabs(rp_break_even_length(len, dip, 4) - 16 * pow(2, 0.5)) < 1e-9);
+  /* (1 - 0.8) / (1.6 - 0.8) = 1/4 of the way from 32 to 64 */
+  assert_true(fabs(rp_break_even_length(len, late, 4) - 32 * pow(2, 0.25)) < 1e-9);
+  double nan_pt[] = {1.5, NAN, 2, 3};
+  assert_int_equal(rp_break_even_index(nan_pt, 4), 2);
+  assert_int_equal(rp_break_even_index(wins, 0), 0);
+}
+
+static void test_kv_status(void **state) {
+  (void)state;
+  assert_string_equal(rp_kv_status(0.87), "overhead dominates");
+  assert_string_equal(rp_kv_status(1.19), "overhead dominates");
+  assert_string_equal(rp_kv_status(1.2), "marginal");
+  assert_string_equal(rp_kv_status(2.99), "marginal");
+  assert_string_equal(rp_kv_status(3), "good");
+  assert_string_equal(rp_kv_status(50), "good");
+  assert_string_equal(rp_kv_status(NAN), "overhead dominates");
+}
+
+/* ---- the JSON writer, read back by the checker ---- */
+
+static void test_json_writer(void **state) {
+  (void)state;
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  rp_json j;
+  rp_json_init(&j, f);
+  rp_json_object(&j, NULL);
+  rp_json_str(&j, "name", "quote \" backslash \\ newline \n tab \t");
+  rp_json_num(&j, "pi", 3.25);
+  rp_json_num(&j, "inf", INFINITY);
+  rp_json_num(&j, "nan", NAN);
+  rp_json_uint(&j, "big", (size_t)1 << 40);
+  rp_json_bool(&j, "yes", true);
+  rp_json_str(&j, "none", NULL);
+  rp_json_array(&j, "empty");
+  rp_json_end(&j);
+  rp_json_object(&j, "empty_obj");
+  rp_json_end(&j);
+  rp_json_array(&j, "list");
+  for (int i = 0; i < 3; i++) {
+    rp_json_object(&j, NULL);
+    rp_json_num(&j, "i", i);
+    rp_json_end(&j);
+  }
+  rp_json_end(&j);
+  rp_json_end(&j);
+  long n = ftell(f);
+  rewind(f);
+  char *text = calloc(1, (size_t)n + 1);
+  assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  jv v;
+  if (!json_parse(text, &v)) fail_msg("writer output is not JSON:\n%s", text);
+  assert_string_equal(jget(&v, "name")->s, "quote \" backslash \\ newline \n tab \t");
+  assert_true(jget(&v, "pi")->num == 3.25);
+  assert_int_equal(jget(&v, "inf")->t, J_NULL);
+  assert_int_equal(jget(&v, "nan")->t, J_NULL);
+  assert_true(jget(&v, "big")->num == 1099511627776.0);
+  assert_true(jget(&v, "yes")->b);
+  assert_int_equal(jget(&v, "none")->t, J_NULL);
+  assert_int_equal(jget(&v, "empty")->n, 0);
+  assert_int_equal(jget(&v, "empty_obj")->t, J_OBJ);
+  const jv *list = jget(&v, "list");
+  assert_int_equal(list->n, 3);
+  assert_true(jget(&list->items[2], "i")->num == 2);
+  jv_free(&v);
+  free(text);
+}
+
+/* The checker itself must reject what is not JSON (or it could pass anything). */
+static void test_json_checker_rejects(void **state) {
+  (void)state;
+  const char *bad[] = {"", "{", "{\"a\":}", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "01", "1.", ".5", "-",
+                       "nan", "\"tab\there\"", "{\"a\":1}x", "[1,]", "tru", "{a:1}", "\"\\x\""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jv v;
+    if (json_parse(bad[i], &v)) fail_msg("the checker accepted '%s'", bad[i]);
+  }
+  const char *good[] = {"0", "-0.5e-3", "[]", "{}", "\"\\u00e9\\n\"", "[true,false,null]", " {\"a\":[1,{\"b\":2}]} "};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    jv v;
+    if (!json_parse(good[i], &v)) fail_msg("the checker rejected '%s'", good[i]);
+    jv_free(&v);
+  }
+}
+
+/* ---- timing harness: structure only, never a time threshold ---- */
+
+static int count_calls(void *ctx) {
+  (*(unsigned *)ctx)++;
+  return 0;
+}
+static int fail_third(void *ctx) {
+  return ++*(unsigned *)ctx == 3 ? TK_ERR_ARG : 0;
+}
+
+static void test_measure(void **state) {
+  (void)state;
+  unsigned calls = 0;
+  rp_budget b = {0.002, 0.0002, 3, 5};
+  rp_timing t;
+  assert_int_equal(rp_measure(count_calls, &calls, &b, &t), 0);
+  assert_true(t.samples >= 3 && t.samples <= 5 && t.iters >= 1);
+  assert_int_equal(calls, 1 + t.samples * t.iters); /* one warm-up call */
+  assert_true(t.min <= t.median && t.median <= t.max && t.min >= 0);
+  calls = 0;
+  assert_int_equal(rp_measure(fail_third, &calls, &b, &t), TK_ERR_ARG);
+  assert_int_equal(calls, 3); /* stops at the failing call */
+}
+
+/* ---- the digits data and the model ---- */
+
+static void test_digits_split(void **state) {
+  (void)state;
+  rp_dataset tr, te, tr2, te2;
+  assert_int_equal(rp_digits_split(42, 450, 0, &tr, &te), 0);
+  assert_int_equal(te.n, 450);
+  assert_int_equal(tr.n, 1797 - 450);
+  assert_int_equal(tr.dim, 64);
+  unsigned count[10] = {0};
+  for (size_t i = 0; i < tr.n; i++) {
+    assert_true(tr.y[i] <= 9);
+    count[tr.y[i]]++;
+  }
+  for (int c = 0; c < 10; c++) assert_true(count[c] > 100); /* every class is in the training set */
+  for (size_t i = 0; i < te.n * te.dim; i++) assert_true(te.x[i] >= 0 && te.x[i] <= 1);
+  /* the same seed gives the same split */
+  assert_int_equal(rp_digits_split(42, 450, 300, &tr2, &te2), 0);
+  assert_int_equal(tr2.n, 300);
+  assert_memory_equal(te.x, te2.x, te.n * te.dim * sizeof *te.x);
+  assert_memory_equal(tr.x, tr2.x, tr2.n * tr.dim * sizeof *tr.x);
+  rp_dataset_free(&tr), rp_dataset_free(&te), rp_dataset_free(&tr2), rp_dataset_free(&te2);
+}
+
+static void test_mlp_learns_and_mask_holds(void **state) {
+  (void)state;
+  rp_dataset tr, te;
+  assert_int_equal(rp_digits_split(42, 300, 400, &tr, &te), 0);
+  rp_mlp m;
+  assert_int_equal(rp_mlp_init(&m, 64, 32, 10, 7), 0);
+  float *z = malloc(te.n * 10 * sizeof *z);
+  assert_int_equal(rp_mlp_logits(&m, &te, z), 0);
+  double before = rp_accuracy(z, te.n, 10, te.y);
+  rp_train_opts o = {10, 32, 2e-3f, 11};
+  assert_int_equal(rp_mlp_train(&m, &tr, &o, NULL, NULL), 0);
+  assert_int_equal(rp_mlp_logits(&m, &te, z), 0);
+  double after = rp_accuracy(z, te.n, 10, te.y);
+  /* deterministic seeds: a fixed result, far above chance and the untrained net */
+  if (!(after > 0.75 && after > before + 0.3)) fail_msg("accuracy %.3f -> %.3f", before, after);
+
+  /* masked fine-tuning keeps pruned weights at exactly 0 and moves the others */
+  float *mask1 = malloc(32 * 64 * sizeof *mask1), *mask2 = malloc(10 * 32 * sizeof *mask2);
+  for (size_t i = 0; i < 32 * 64; i++) mask1[i] = (float)(i % 3 == 0), m.w1[i] *= mask1[i];
+  for (size_t i = 0; i < 10 * 32; i++) mask2[i] = (float)(i % 2 == 0), m.w2[i] *= mask2[i];
+  rp_mlp before_ft;
+  assert_int_equal(rp_mlp_copy(&before_ft, &m), 0);
+  rp_train_opts f = {1, 32, 1e-3f, 13};
+  assert_int_equal(rp_mlp_train(&m, &tr, &f, mask1, mask2), 0);
+  size_t moved = 0;
+  for (size_t i = 0; i < 32 * 64; i++) {
+    if (mask1[i] == 0) assert_true(m.w1[i] == 0);
+    moved += m.w1[i] != before_ft.w1[i];
+  }
+  for (size_t i = 0; i < 10 * 32; i++)
+    if (mask2[i] == 0) assert_true(m.w2[i] == 0);
+  if (!(moved > 32 * 64 / 12)) fail_msg("%zu kept weights moved", moved);
+  rp_mlp_free(&m), rp_mlp_free(&before_ft);
+  free(z), free(mask1), free(mask2);
+  rp_dataset_free(&tr), rp_dataset_free(&te);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_median_and_spread),
+      cmocka_unit_test(test_speedup_and_compression),
+      cmocka_unit_test(test_mse),
+      cmocka_unit_test(test_accuracy),
+      cmocka_unit_test(test_break_even),
+      cmocka_unit_test(test_kv_status),
+      cmocka_unit_test(test_json_writer),
+      cmocka_unit_test(test_json_checker_rejects),
+      cmocka_unit_test(test_measure),
+      cmocka_unit_test(test_digits_split),
+      cmocka_unit_test(test_mlp_learns_and_mask_holds),
+  };
+  return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
