@@ -30,7 +30,8 @@ typedef struct rp_timing {
 double rp_now(void); /* CLOCK_MONOTONIC, seconds */
 
 /* Runs fn once to warm up (caches, page faults) and to size the samples, then
-   measures. A call slower than the whole budget is measured once more only.
+   measures. A call slower than the whole budget is not repeated: that first
+   run is the one sample.
    Returns the first non-zero status of fn (the timing is then unusable). */
 int rp_measure(rp_call fn, void *ctx, const rp_budget *b, rp_timing *out);
 

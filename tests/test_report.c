@@ -362,6 +362,12 @@ static void test_measure(void **state) {
   assert_true(t.samples >= 3 && t.samples <= 5 && t.iters >= 1);
   assert_int_equal(calls, 1 + t.samples * t.iters); /* one warm-up call */
   assert_true(t.min <= t.median && t.median <= t.max && t.min >= 0);
+  /* a call longer than the whole budget runs once, and that run is the sample */
+  calls = 0;
+  rp_budget none = {1e-12, 1e-12, 3, 5};
+  assert_int_equal(rp_measure(count_calls, &calls, &none, &t), 0);
+  assert_int_equal(calls, 1);
+  assert_true(t.samples == 1 && t.iters == 1 && t.min == t.median && t.max == t.median);
   calls = 0;
   assert_int_equal(rp_measure(fail_third, &calls, &b, &t), TK_ERR_ARG);
   assert_int_equal(calls, 3); /* stops at the failing call */
