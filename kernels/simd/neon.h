@@ -37,6 +37,14 @@ static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) {
 static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return vmaxq_f32(a, b); }
 static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return vminq_f32(a, b); }
 static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+/* a * b + c: vmlaq_f32 (two roundings) on armv7, fused vfmaq_f32 on aarch64. */
+static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
+#if defined(__aarch64__)
+  return vfmaq_f32(c, a, b);
+#else
+  return vmlaq_f32(c, a, b);
+#endif
+}
 static inline float tk_vf_hmax(tk_vf a) {
   float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
   return vget_lane_f32(vpmax_f32(m, m), 0);
