@@ -20,6 +20,5 @@ static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
   __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(in->a1), _mm256_cvtepi8_epi16(in->b1));
   return _mm256_add_epi32(acc, _mm256_add_epi32(lo, hi));
 }
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return _mm256_fmadd_ps(acc, x, y); }
 
 #include "bench/roofline_body.h"

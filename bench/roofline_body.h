@@ -3,8 +3,9 @@
 /* The including file has included simd/<isa>.h (tk_vf_*, tk_vs32, TK_FN) and
    defines: TKR_ISA (a tk_isa), tkr_s8_in with tkr_s8_in_zero() and
    tkr_s8_step(acc, &in) (TKR_S8_MACS_PER_STEP MACs, the same instructions as
-   that ISA's tk_dot_s8_step with register operands), and tkr_fma(acc, x, y)
-   (acc * x + y, one fused multiply-add where the ISA has one). */
+   that ISA's tk_dot_s8_step with register operands). The fp32 peak uses the
+   vector header's tk_vf_fmadd (fused where the ISA has FMA, else mul + add),
+   the step the fp32 kernels use. */
 
 /* Enough independent chains to cover each unit's latency x throughput on
    current cores (FMA: 4 cycles x 2 per cycle = 8 in flight; int32 adds are
@@ -42,7 +43,7 @@ static float TK_FN(roofline_fma)(size_t iters) {
   tk_vf acc[TKR_FMA_ACC];
   for (int j = 0; j < TKR_FMA_ACC; j++) acc[j] = tk_vf_set1((float)j);
   for (size_t i = 0; i < iters; i++)
-    for (int j = 0; j < TKR_FMA_ACC; j++) acc[j] = tkr_fma(acc[j], x, y);
+    for (int j = 0; j < TKR_FMA_ACC; j++) acc[j] = tk_vf_fmadd(acc[j], x, y);
   for (int j = 1; j < TKR_FMA_ACC; j++) acc[0] = tk_vf_add(acc[0], acc[j]);
   return tk_vf_hsum(acc[0]);
 }

@@ -16,11 +16,5 @@ static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
   acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(in->a), vget_low_s8(in->b)));
   return vpadalq_s16(acc, vmull_s8(vget_high_s8(in->a), vget_high_s8(in->b)));
 }
-#if defined(__aarch64__)
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return vfmaq_f32(y, acc, x); }
-#else
-/* armv7 NEON's multiply-accumulate (not fused; VFPv4's vfma is not guaranteed). */
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return vmlaq_f32(y, acc, x); }
-#endif
 
 #include "bench/roofline_body.h"

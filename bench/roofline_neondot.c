@@ -15,6 +15,5 @@ static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
   __asm__ __volatile__("" : "+w"(in->a), "+w"(in->b));
   return vdotq_s32(acc, in->a, in->b);
 }
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return vfmaq_f32(y, acc, x); }
 
 #include "bench/roofline_body.h"

@@ -15,7 +15,5 @@ static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
   __asm__ __volatile__("" : "+r"(in->a), "+r"(in->b));
   return acc + (int32_t)in->a * (int32_t)in->b;
 }
-/* No FMA in the scalar baseline (and strict C11 does not contract a * b + c). */
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return acc * x + y; }
 
 #include "bench/roofline_body.h"

@@ -20,7 +20,5 @@ static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
                               _mm_cvtepi8_epi16(_mm_srli_si128(in->b, 8)));
   return _mm_add_epi32(acc, _mm_add_epi32(lo, hi));
 }
-/* SSE4.1 has no FMA: a multiply and an add, as an SSE4.1 kernel would issue them. */
-static inline tk_vf tkr_fma(tk_vf acc, tk_vf x, tk_vf y) { return _mm_add_ps(_mm_mul_ps(acc, x), y); }
 
 #include "bench/roofline_body.h"
