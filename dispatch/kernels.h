@@ -20,6 +20,12 @@ typedef struct tk_kernels {
   void (*quantize_s8)(const float *x, size_t n, float scale, int8_t *q);
   /* x = q * scale. */
   void (*dequantize_s8)(const int8_t *q, size_t n, float scale, float *x);
+
+  /* sparse (kernels/sparse; the format is described in sparse/sparse_kernels.h) */
+  /* y[rows] = A x; every y written. */
+  void (*spmv)(const struct tk_csr *a, const float *x, float *y);
+  /* C[rows][n] = A B, B [cols][n]; n >= 1; every C element written. */
+  void (*spmm)(const struct tk_csr *a, const float *b, size_t n, float *c);
 } tk_kernels;
 
 /* Every ISA's table (kernels/table.c). Only the tables of natively built ISAs

@@ -73,4 +73,27 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)q)));
 }
 
+/* ---- sparse ---- */
+/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
+   (see simd/scalar.h). GATHER_NOTE */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
+  __m256i vi = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)idx));
+  return _mm256_i32gather_ps(base, vi, 4);
+}
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
+  __m256i vi = _mm256_loadu_si256((const __m256i *)(const void *)idx);
+  return _mm256_i32gather_ps(base, vi, 4);
+}
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
+                              _mm_set1_ps(base[idx[1]]), 1);
+}
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
+                              _mm_set1_ps(base[idx[1]]), 1);
+}
+/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16):
+   8 x 8 = 64 floats, a whole n = 64 row of C in one pass. */
+#define TK_SPMM_ACC 8
+
 #endif

@@ -42,4 +42,15 @@ static inline void tk_vf_store_s8(int8_t *q, tk_vf v) { q[0] = (int8_t)(int32_t)
 /* TK_VF_WIDTH int8 -> fp32. */
 static inline tk_vf tk_vf_load_s8(const int8_t *q) { return (float)q[0]; }
 
+/* ---- sparse ---- */
+/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
+   (one index serves the 4 consecutive values of a blocked row group; see
+   sparse/sparse_kernels.h). One lane here: both read base[idx[0]]. */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
+/* Vectors of C-row accumulators an SpMM pass keeps in registers. */
+#define TK_SPMM_ACC 4
+
 #endif

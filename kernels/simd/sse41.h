@@ -71,4 +71,22 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(w)));
 }
 
+/* ---- sparse ---- */
+/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
+   (see simd/scalar.h). SSE has no gather instruction: four scalar loads. */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
+  return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
+}
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
+  return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
+}
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
+  return _mm_set1_ps(base[idx[0]]);
+}
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
+  return _mm_set1_ps(base[idx[0]]);
+}
+/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16). */
+#define TK_SPMM_ACC 8
+
 #endif
