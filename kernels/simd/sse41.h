@@ -73,9 +73,13 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
 
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
-   (see simd/scalar.h). SSE has no gather instruction: four scalar loads. */
+   (see simd/scalar.h). SSE has no gather instruction: four scalar loads (the
+   four 16-bit indices through one 64-bit load, as in simd/avx2.h). */
 static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
-  return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
+  uint64_t i4;
+  memcpy(&i4, idx, 8);
+  return _mm_setr_ps(base[i4 & 0xffff], base[(i4 >> 16) & 0xffff], base[(i4 >> 32) & 0xffff],
+                     base[i4 >> 48]);
 }
 static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
   return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
