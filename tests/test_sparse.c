@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "sparse/sparse_kernels.h"
+#include "tk_guard.h"
 #include "tk_test.h"
 
 static const size_t batch_sizes[] = {1, 2, 7, 8, 9, 64, 65};
@@ -546,6 +547,90 @@ static void products_bad_input_write_nothing(void **state) {
   tk_csr_destroy(a);
 }
 
+/* Every kernel of every variant reads and writes only inside its arrays: the
+   matrix's index and value arrays, x, y, B and C each end at (or start right
+   after) a PROT_NONE page, for split rows of 0..40 entries and blocked groups
+   of 0..20 columns, and batch sizes around every tail. */
+static void kernels_stay_inside_their_arrays(void **state) {
+  (void)state;
+  static const tk_guard_side sides[2] = {TK_GUARD_END, TK_GUARD_START};
+  static const size_t ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 33, 64, 65};
+  enum { COLS = 50, MAXN = 65 };
+  tk_rng rng = {31};
+  for (int blocked = 0; blocked < 2; blocked++) {
+    for (size_t len = 0; len <= (blocked ? 20u : 40u); len++) {
+      /* One row of len entries (the last column among them), or 4 rows over
+         the same len columns (stored blocked). */
+      size_t rows = blocked ? 4 : 1;
+      int32_t rp[5] = {0}, ci[4 * 40];
+      float v[4 * 40];
+      for (size_t r = 0; r < rows; r++) {
+        for (size_t e = 0; e < len; e++) {
+          ci[r * len + e] = (int32_t)(COLS - 1 - e);
+          v[r * len + e] = tk_rng_f32(&rng, -1.0f, 1.0f);
+        }
+        rp[r + 1] = (int32_t)((r + 1) * len);
+      }
+      csr_arrays m = {rows, COLS, rp, ci, v};
+      tk_csr *a = create_or_fail(&m);
+      assert_int_equal(count_blocked(a), (size_t)(blocked && len));
+      size_t n_idx = 0, n_val = 0;
+      for (size_t g = 0; g < a->n_groups; g++) {
+        const tk_csr_group *gr = &a->groups[g];
+        size_t cnt = gr->blocked ? gr->len[0] : gr->len[0] + gr->len[1] + gr->len[2] + gr->len[3];
+        n_idx += cnt;
+        n_val += gr->blocked ? 4 * cnt : cnt;
+      }
+      size_t isz = a->wide ? 4 : 2;
+      for (int s = 0; s < 2; s++) {
+        tk_guard gi, gv, gx, gy, gb, gc;
+        struct tk_csr copy = *a;
+        copy.idx = tk_guard_alloc(&gi, n_idx * isz, sides[s]);
+        copy.val = tk_guard_alloc(&gv, n_val * sizeof(float), sides[s]);
+        memcpy(copy.idx, a->idx, n_idx * isz);
+        memcpy(copy.val, a->val, n_val * sizeof(float));
+        float *x = tk_guard_alloc(&gx, COLS * sizeof(float), sides[s]);
+        float *y = tk_guard_alloc(&gy, rows * sizeof(float), sides[s]);
+        for (size_t i = 0; i < COLS; i++) x[i] = (float)i;
+        TK_FOR_EACH_VARIANT(isa) {
+          const tk_kernels *k = tk_test_table(isa);
+          k->spmv(&copy, x, y);
+          for (size_t r = 0; r < rows; r++) {
+            double want = 0, sa = 0;
+            for (size_t e = 0; e < len; e++) {
+              want += (double)v[r * len + e] * x[ci[r * len + e]];
+              sa += fabs((double)v[r * len + e] * x[ci[r * len + e]]);
+            }
+            assert_true(close_enough(y[r], want, sa));
+          }
+          for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            size_t n = ns[ni];
+            float *b = tk_guard_alloc(&gb, COLS * n * sizeof(float), sides[s]);
+            float *c = tk_guard_alloc(&gc, rows * n * sizeof(float), sides[s]);
+            for (size_t i = 0; i < COLS * n; i++) b[i] = (float)(i % 13) - 6.0f;
+            k->spmm(&copy, b, n, c);
+            for (size_t r = 0; r < rows; r++) {
+              double want = 0, sa = 0;
+              for (size_t e = 0; e < len; e++) {
+                want += (double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1];
+                sa += fabs((double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1]);
+              }
+              if (!close_enough(c[r * n + n - 1], want, sa)) {
+                print_error("spmm %s guarded len=%zu blocked=%d n=%zu\n", tk_isa_name(isa), len,
+                            blocked, n);
+                fail();
+              }
+            }
+            tk_guard_free(&gb), tk_guard_free(&gc);
+          }
+        }
+        tk_guard_free(&gi), tk_guard_free(&gv), tk_guard_free(&gx), tk_guard_free(&gy);
+      }
+      tk_csr_destroy(a);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(empty_matrix_null_arrays),
@@ -559,6 +644,7 @@ int main(void) {
       cmocka_unit_test(malformed_csr_rejected),
       cmocka_unit_test(pruning_bad_input),
       cmocka_unit_test(products_bad_input_write_nothing),
+      cmocka_unit_test(kernels_stay_inside_their_arrays),
   };
   return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
 }
