@@ -7,8 +7,14 @@
 #include "sparse/sparse_kernels.h"
 
 /* A full group of 4 rows is stored blocked when its distinct (row, column)
-   entries fill at least BLOCK_FILL_NUM / BLOCK_FILL_DEN of the 4 x union block:
-   below that the zeros it multiplies cost more than the shared loads save. */
+   entries fill at least BLOCK_FILL_NUM / BLOCK_FILL_DEN of the 4 x union block.
+   3/4 is where a block's 18 bytes per column (16-bit index + 4 values) equal
+   split storage's 6 bytes per entry, and memory-bound SpMV broke even there
+   when measured (avx2, 4096x4096, rows sharing 20% of the columns: blocked
+   0.90 vs split 1.25-1.33 ms at fill 1.0, a tie at 0.8, split ahead at 0.7
+   and below). SpMM (compute-bound, one B row load feeds 4 rows) gained from
+   blocks from fill ~0.5 (1024x1024 n=64: 0.32 vs 0.65 ms at fill 1.0, 0.30 vs
+   0.32 at 0.5), so above 3/4 both products gain. */
 #define BLOCK_FILL_NUM 3
 #define BLOCK_FILL_DEN 4
 
