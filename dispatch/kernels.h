@@ -29,6 +29,12 @@ typedef struct tk_kernels {
   /* y [batch][out] = x [batch][in] W^T + bias; W [out][in]; bias may be NULL. */
   void (*linear_f32)(const float *w, size_t out, size_t in, const float *bias, const float *x,
                      size_t batch, float *y);
+
+  /* sparse (kernels/sparse; the format is described in sparse/sparse_kernels.h) */
+  /* y[rows] = A x; every y written. */
+  void (*spmv)(const struct tk_csr *a, const float *x, float *y);
+  /* C[rows][n] = A B, B [cols][n]; n >= 1; every C element written. */
+  void (*spmm)(const struct tk_csr *a, const float *b, size_t n, float *c);
 } tk_kernels;
 
 /* Every ISA's table (kernels/table.c). Only the tables of natively built ISAs

@@ -2,6 +2,7 @@
 #include "dispatch/kernels.h"
 #include "int8/int8_kernels.h"
 #include "qlinear/qlinear_kernels.h"
+#include "sparse/sparse_kernels.h"
 
 /* A row that names another ISA's kernel (usually _scalar) means that ISA has no
    native version of it yet: this file is the place to see what is native where. */
@@ -17,6 +18,9 @@ const tk_kernels tk_kernels_scalar = {
     /* qlinear */
     .qlinear_s8 = tk_qlinear_s8_scalar,
     .linear_f32 = tk_linear_f32_scalar,
+    /* sparse */
+    .spmv = tk_spmv_scalar,
+    .spmm = tk_spmm_scalar,
 };
 #endif
 
@@ -31,6 +35,9 @@ const tk_kernels tk_kernels_sse41 = {
     /* qlinear */
     .qlinear_s8 = tk_qlinear_s8_sse41,
     .linear_f32 = tk_linear_f32_sse41,
+    /* sparse */
+    .spmv = tk_spmv_sse41,
+    .spmm = tk_spmm_sse41,
 };
 #endif
 
@@ -45,6 +52,9 @@ const tk_kernels tk_kernels_avx2 = {
     /* qlinear */
     .qlinear_s8 = tk_qlinear_s8_avx2,
     .linear_f32 = tk_linear_f32_avx2,
+    /* sparse */
+    .spmv = tk_spmv_avx2,
+    .spmm = tk_spmm_avx2,
 };
 #endif
 
@@ -59,6 +69,9 @@ const tk_kernels tk_kernels_neon = {
     /* qlinear */
     .qlinear_s8 = tk_qlinear_s8_neon,
     .linear_f32 = tk_linear_f32_neon,
+    /* sparse */
+    .spmv = tk_spmv_neon,
+    .spmm = tk_spmm_neon,
 };
 #endif
 
@@ -73,5 +86,8 @@ const tk_kernels tk_kernels_neondot = {
     /* qlinear */
     .qlinear_s8 = tk_qlinear_s8_neondot,
     .linear_f32 = tk_linear_f32_neondot,
+    /* sparse (the dot-product extension adds nothing to fp32: NEON kernels) */
+    .spmv = tk_spmv_neon,
+    .spmm = tk_spmm_neon,
 };
 #endif

@@ -67,5 +67,15 @@ static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
 static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) { memcpy(out, a.r, sizeof a.r); }
 /* TK_VF_WIDTH int32 -> fp32. */
 static inline tk_vf tk_vf_load_s32(const int32_t *p) { return (float)p[0]; }
+/* ---- sparse ---- */
+/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
+   (one index serves the 4 consecutive values of a blocked row group; see
+   sparse/sparse_kernels.h). One lane here: both read base[idx[0]]. */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
+/* Vectors of C-row accumulators an SpMM pass keeps in registers. */
+#define TK_SPMM_ACC 4
 
 #endif

@@ -131,5 +131,26 @@ static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
 static inline tk_vf tk_vf_load_s32(const int32_t *p) {
   return _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
+/* ---- sparse ---- */
+/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
+   (see simd/scalar.h). SSE has no gather instruction: four scalar loads (the
+   four 16-bit indices through one 64-bit load, as in simd/avx2.h). */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
+  uint64_t i4;
+  memcpy(&i4, idx, 8);
+  return _mm_setr_ps(base[i4 & 0xffff], base[(i4 >> 16) & 0xffff], base[(i4 >> 32) & 0xffff],
+                     base[i4 >> 48]);
+}
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
+  return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
+}
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
+  return _mm_set1_ps(base[idx[0]]);
+}
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
+  return _mm_set1_ps(base[idx[0]]);
+}
+/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16). */
+#define TK_SPMM_ACC 8
 
 #endif
