@@ -27,6 +27,8 @@ static inline tk_vf tk_vf_abs(tk_vf a) {
   return _mm256_castsi256_ps(
       _mm256_and_si256(_mm256_castps_si256(a), _mm256_set1_epi32(0x7fffffff)));
 }
+/* a * b + c */
+static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) { return _mm256_fmadd_ps(a, b, c); }
 static inline float tk_vf_hmax(tk_vf a) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));

@@ -63,6 +63,14 @@ static inline float tk_vf_hmax(tk_vf a) {
   return vgetq_lane_f32(tk_vf_max(m, vextq_f32(m, m, 1)), 0);
 }
 #endif
+/* a * b + c: vmlaq_f32 (two roundings) on armv7, fused vfmaq_f32 on aarch64. */
+static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
+#if defined(__aarch64__)
+  return vfmaq_f32(c, a, b);
+#else
+  return vmlaq_f32(c, a, b);
+#endif
+}
 static inline float tk_vf_hsum(tk_vf a) {
   float32x2_t s = vadd_f32(vget_low_f32(a), vget_high_f32(a));
   return vget_lane_f32(vpadd_f32(s, s), 0);

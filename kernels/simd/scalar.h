@@ -22,6 +22,8 @@ static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) { return a / b; }
 static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return a > b ? a : b; }
 static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return a < b ? a : b; }
 static inline tk_vf tk_vf_abs(tk_vf a) { return fabsf(a); }
+/* a * b + c */
+static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) { return a * b + c; }
 static inline float tk_vf_hmax(tk_vf a) { return a; }
 static inline float tk_vf_hsum(tk_vf a) { return a; }
 
