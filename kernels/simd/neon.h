@@ -34,9 +34,35 @@ static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) {
   return vld1q_f32(x);
 #endif
 }
+static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+#if defined(__aarch64__)
 static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return vmaxq_f32(a, b); }
 static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return vminq_f32(a, b); }
-static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+static inline float tk_vf_hmax(tk_vf a) {
+  float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpmax_f32(m, m), 0);
+}
+#else
+/* armv7 NEON arithmetic flushes subnormal inputs to zero whatever FPSCR says,
+   so vmaxq_f32 would make max|x| of tiny inputs 0. Ordering the bit patterns
+   instead is exact: flipping the magnitude bits of negative floats turns
+   sign-magnitude into two's complement order (-0 < +0; a positive NaN is
+   above +inf). */
+static inline int32x4_t tk_vf_order_key(tk_vf a) {
+  int32x4_t i = vreinterpretq_s32_f32(a);
+  return veorq_s32(i, vandq_s32(vshrq_n_s32(i, 31), vdupq_n_s32(0x7fffffff)));
+}
+static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) {
+  return vbslq_f32(vcgtq_s32(tk_vf_order_key(a), tk_vf_order_key(b)), a, b);
+}
+static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) {
+  return vbslq_f32(vcltq_s32(tk_vf_order_key(a), tk_vf_order_key(b)), a, b);
+}
+static inline float tk_vf_hmax(tk_vf a) {
+  tk_vf m = tk_vf_max(a, vextq_f32(a, a, 2));
+  return vgetq_lane_f32(tk_vf_max(m, vextq_f32(m, m, 1)), 0);
+}
+#endif
 /* a * b + c: vmlaq_f32 (two roundings) on armv7, fused vfmaq_f32 on aarch64. */
 static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
 #if defined(__aarch64__)
@@ -44,10 +70,6 @@ static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
 #else
   return vmlaq_f32(c, a, b);
 #endif
-}
-static inline float tk_vf_hmax(tk_vf a) {
-  float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
-  return vget_lane_f32(vpmax_f32(m, m), 0);
 }
 static inline float tk_vf_hsum(tk_vf a) {
   float32x2_t s = vadd_f32(vget_low_f32(a), vget_high_f32(a));
