@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "report.h"
+#include "stats.h"
 
 /* pngcairo draws nicer; Debian's gnuplot-nox has it, other builds may only
    have the libgd png terminal. */
@@ -44,11 +45,22 @@ static void run(const char *dir, const char *script, const char *png, rp_charts 
   snprintf(out->path[out->n++], sizeof out->path[0], "%s", png_path);
 }
 
+/* A log-scale y range holding every speedup and the "1 = same speed" line. */
+typedef struct span {
+  double lo, hi;
+} span;
+static void span_add(span *r, double v) {
+  if (!(v > 0) || !isfinite(v)) return;
+  r->lo = fmin(r->lo, v);
+  r->hi = fmax(r->hi, v);
+}
+static void put_yrange(FILE *g, const span *r) { fprintf(g, "set yrange [%g:%g]\n", r->lo / 1.5, r->hi * 1.5); }
+
 static bool write_int8(const char *dir, const rp_config *cfg, const rp_quant *q) {
   char path[1024];
   FILE *d = open_in(dir, "tinykern-int8.dat", path, sizeof path);
   if (!d) return false;
-  fprintf(d, "# layer (batch x out x in), then per variant: int8 speedup, naive speedup (vs fp32)\nlayer");
+  fprintf(d, "# layer (batch x out x in), then per variant: int8 speedup, naive speedup (vs fp32)\n# layer");
   for (size_t v = 0; v < cfg->n_isa; v++) fprintf(d, " %s_int8 %s_naive", tk_isa_name(cfg->isa[v]), tk_isa_name(cfg->isa[v]));
   fputc('\n', d);
   for (size_t s = 0; s < q->n_shapes; s++) {
@@ -67,10 +79,9 @@ static bool write_int8(const char *dir, const rp_config *cfg, const rp_quant *q)
              "set ylabel 'speedup vs fp32 (x)'\nset xlabel 'layer: batch x out x in'\n"
              "set style data histograms\nset style histogram clustered gap 1\n"
              "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
-             "set xrange [-0.5:%zu.5]\n"
+
              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2 lc rgb 'black'\n"
-             "plot ",
-          q->n_shapes - 1);
+             "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     const char *isa = tk_isa_name(cfg->isa[v]);
     fprintf(g, "%s'tinykern-int8.dat' using %zu:xtic(1) title '%s int8', '' using %zu title '%s naive' fs pattern 4",
@@ -85,7 +96,7 @@ static bool write_kv(const char *dir, const rp_config *cfg, const rp_kv *kv) {
   char path[1024];
   FILE *d = open_in(dir, "tinykern-kv-cache.dat", path, sizeof path);
   if (!d) return false;
-  fprintf(d, "# sequence length, then per variant: cached step speedup vs recompute\nlength");
+  fprintf(d, "# sequence length, then per variant: cached step speedup vs recompute\n# length");
   for (size_t v = 0; v < cfg->n_isa; v++) fprintf(d, " %s", tk_isa_name(cfg->isa[v]));
   fputc('\n', d);
   for (size_t li = 0; li < kv->n_len; li++) {
@@ -103,12 +114,25 @@ static bool write_kv(const char *dir, const rp_config *cfg, const rp_kv *kv) {
              "set logscale xy 2\nset xrange [%g:%g]\n"
              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2 lc rgb 'black'\n",
           (double)kv->len[0] / 1.5, (double)kv->len[kv->n_len - 1] * 1.5);
+  span r = {1, 1};
+  for (size_t v = 0; v < cfg->n_isa; v++)
+    for (size_t li = 0; li < kv->n_len; li++) span_add(&r, kv->pt[v][li].speedup);
+  put_yrange(g, &r);
+  /* The best variant's break-even: a line where the cache starts to win. */
   size_t best = cfg->n_isa - 1;
-  if (!isnan(kv->break_even[best]))
+  double sp[RP_MAX_LENGTHS], x = kv->break_even[best];
+  for (size_t li = 0; li < kv->n_len; li++) sp[li] = kv->pt[best][li].speedup;
+  const char *isa = tk_isa_name(cfg->isa[best]);
+  if (rp_break_even_index(sp, kv->n_len) == 0)
+    fprintf(g, "set label 'break-even (%s): <= %zu tokens, the cache wins at every length' at graph 0.03, graph 0.93 "
+               "tc rgb 'red' noenhanced\n", isa, kv->len[0]);
+  else if (!isnan(x))
     fprintf(g, "set arrow from %g, graph 0 to %g, graph 1 nohead lw 2 lc rgb 'red'\n"
-               "set label 'break-even (%s): about %.0f tokens' at %g, graph 0.92 offset 1,0 tc rgb 'red' noenhanced\n",
-            kv->break_even[best], kv->break_even[best], tk_isa_name(cfg->isa[best]), kv->break_even[best],
-            kv->break_even[best]);
+               "set label 'break-even (%s): about %.0f tokens' at %g, graph 0.93 offset 1,0 tc rgb 'red' noenhanced\n",
+            x, x, isa, x, x);
+  else
+    fprintf(g, "set label 'no break-even (%s) up to %zu tokens' at graph 0.03, graph 0.93 tc rgb 'red' noenhanced\n",
+            isa, kv->len[kv->n_len - 1]);
   fprintf(g, "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++)
     fprintf(g, "%s'tinykern-kv-cache.dat' using 1:%zu with linespoints lw 2 pt 7 title '%s'", v ? ", " : "", 2 + v, tk_isa_name(cfg->isa[v]));
@@ -121,7 +145,7 @@ static bool write_pruning(const char *dir, const rp_config *cfg, const rp_prune 
   char path[1024];
   FILE *d = open_in(dir, "tinykern-pruning.dat", path, sizeof path);
   if (!d) return false;
-  fprintf(d, "# sparsity (%%), then per variant: SpMV speedup, SpMM speedup (vs dense fp32)\nsparsity");
+  fprintf(d, "# sparsity (%%), then per variant: SpMV speedup, SpMM speedup (vs dense fp32)\n# sparsity");
   for (size_t v = 0; v < cfg->n_isa; v++) fprintf(d, " %s_spmv %s_spmm", tk_isa_name(cfg->isa[v]), tk_isa_name(cfg->isa[v]));
   fputc('\n', d);
   for (size_t si = 0; si < p->n_sparsity; si++) {
@@ -136,8 +160,13 @@ static bool write_pruning(const char *dir, const rp_config *cfg, const rp_prune 
   fprintf(g, "set output 'tinykern-pruning.png'\n"
              "set title 'Pruning: CSR SpMV (%zux%zu) and SpMM (%zux%zu, batch %zu) vs dense fp32'\n"
              "set xlabel 'sparsity (%%)'\nset ylabel 'speedup vs dense (x, log scale)'\nset logscale y 2\n"
-             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2 lc rgb 'black'\nplot ",
+             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2 lc rgb 'black'\n",
           p->mv_rows, p->mv_cols, p->mm_rows, p->mm_cols, p->mm_n);
+  span r = {1, 1};
+  for (size_t v = 0; v < cfg->n_isa; v++)
+    for (size_t si = 0; si < p->n_sparsity; si++) span_add(&r, p->pt[v][si].spmv_speedup), span_add(&r, p->pt[v][si].spmm_speedup);
+  put_yrange(g, &r);
+  fprintf(g, "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     const char *isa = tk_isa_name(cfg->isa[v]);
     fprintf(g, "%s'tinykern-pruning.dat' using 1:%zu with linespoints lw 2 pt 7 lc %zu title 'SpMV %s', "

@@ -9,10 +9,13 @@
 #include "stats.h"
 
 size_t rp_prune_levels(rp_mode mode, double *sparsity) {
-  static const double all[] = {0.5, 0.7, 0.8, 0.9, 0.95, 0.98};
+  static const double def[] = {0.5, 0.7, 0.8, 0.9, 0.95, 0.98};
+  static const double quick[] = {0.5, 0.7, 0.9, 0.98};
   static const double tiny[] = {0.5, 0.9, 0.98};
-  const double *t = mode == RP_TINY ? tiny : all;
-  size_t n = mode == RP_TINY ? sizeof tiny / sizeof *tiny : sizeof all / sizeof *all;
+  const double *t = mode == RP_DEFAULT ? def : mode == RP_QUICK ? quick : tiny;
+  size_t n = mode == RP_DEFAULT ? sizeof def / sizeof *def
+             : mode == RP_QUICK ? sizeof quick / sizeof *quick
+                                : sizeof tiny / sizeof *tiny;
   memcpy(sparsity, t, n * sizeof *t);
   return n;
 }
@@ -53,16 +56,6 @@ static int call_spmm(void *c) {
   return tk_spmm(w->mm, w->b, w->p->mm_n, w->y);
 }
 
-static int measure_dense(const rp_config *cfg, rp_prune *p, work *w) {
-  for (size_t v = 0; v < cfg->n_isa; v++) {
-    if (rp_use_isa(cfg->isa[v])) return -1;
-    rp_progress(false, "[3/3 pruning] %s: dense baselines", tk_isa_name(cfg->isa[v]));
-    RP_CHECK(rp_measure(call_dense_mv, w, &cfg->budget, &p->dense_mv[v]));
-    RP_CHECK(rp_measure(call_dense_mm, w, &cfg->budget, &p->dense_mm[v]));
-  }
-  return 0;
-}
-
 static int measure_level(const rp_config *cfg, rp_prune *p, size_t si, work *w) {
   float s = (float)p->sparsity[si];
   RP_CHECK(tk_csr_from_dense(w->w_mv, p->mv_rows, p->mv_cols, s, &w->mv));
@@ -75,11 +68,14 @@ static int measure_level(const rp_config *cfg, rp_prune *p, size_t si, work *w) 
   for (size_t v = 0; v < cfg->n_isa; v++) {
     if (rp_use_isa(cfg->isa[v])) return -1;
     rp_prune_point *pt = &p->pt[v][si];
-    rp_progress(false, "[3/3 pruning] %s %.0f%%: SpMV, SpMM", tk_isa_name(cfg->isa[v]), 100 * s);
-    RP_CHECK(rp_measure(call_spmv, w, &cfg->budget, &pt->spmv));
-    RP_CHECK(rp_measure(call_spmm, w, &cfg->budget, &pt->spmm));
-    pt->spmv_speedup = rp_speedup(p->dense_mv[v].median, pt->spmv.median);
-    pt->spmm_speedup = rp_speedup(p->dense_mm[v].median, pt->spmm.median);
+    rp_progress(false, "[3/3 pruning] %s %.0f%%: SpMV, SpMM and dense", tk_isa_name(cfg->isa[v]), 100 * s);
+    rp_job jobs[4] = {{call_spmv, w, &pt->spmv},
+                      {call_dense_mv, w, &pt->dense_mv},
+                      {call_spmm, w, &pt->spmm},
+                      {call_dense_mm, w, &pt->dense_mm}};
+    RP_CHECK(rp_measure_jobs(jobs, 4, &cfg->budget));
+    pt->spmv_speedup = rp_speedup(pt->dense_mv.median, pt->spmv.median);
+    pt->spmm_speedup = rp_speedup(pt->dense_mm.median, pt->spmm.median);
   }
   return 0;
 }
@@ -104,7 +100,7 @@ int rp_prune_run(const rp_config *cfg, rp_prune *p) {
     /* The SpMM input holds the same numbers as the dense one, transposed. */
     for (size_t i = 0; i < p->mm_n; i++)
       for (size_t k = 0; k < p->mm_cols; k++) b[k * p->mm_n + i] = x[i * p->mm_cols + k];
-    rc = measure_dense(cfg, p, &w);
+    rc = 0;
     for (size_t si = 0; si < p->n_sparsity && rc == 0; si++) {
       rp_progress(true, "[3/3 pruning] sparsity %.0f%%", 100 * p->sparsity[si]);
       rc = measure_level(cfg, p, si, &w);
@@ -121,6 +117,14 @@ int rp_prune_run(const rp_config *cfg, rp_prune *p) {
   return rc;
 }
 
+/* The dense times of variant v: the median over the levels' measurements. */
+static void dense_times(const rp_prune *p, size_t v, double *mv, double *mm) {
+  double a[RP_MAX_SPARSITY], b[RP_MAX_SPARSITY];
+  for (size_t si = 0; si < p->n_sparsity; si++) a[si] = p->pt[v][si].dense_mv.median, b[si] = p->pt[v][si].dense_mm.median;
+  *mv = rp_median(a, p->n_sparsity);
+  *mm = rp_median(b, p->n_sparsity);
+}
+
 void rp_prune_print(FILE *f, const rp_config *cfg, const rp_prune *p, const rp_digits *a) {
   char t1[32], t2[32];
   fprintf(f, "\n## 3. Pruning: magnitude-pruned CSR vs dense fp32 (tk_linear_f32, same shapes)\n\n"
@@ -129,15 +133,17 @@ void rp_prune_print(FILE *f, const rp_config *cfg, const rp_prune *p, const rp_d
              "same sparsity, test accuracy in points vs fp32, without and with fine-tuning the kept weights.\n",
           p->mv_rows, p->mv_cols, p->mm_rows, p->mm_cols, p->mm_n);
   for (size_t v = 0; v < cfg->n_isa; v++) {
-    fprintf(f, "\n### variant %s (dense: SpMV shape %s, SpMM shape %s)\n\n", tk_isa_name(cfg->isa[v]),
-            rp_fmt_time(t1, sizeof t1, p->dense_mv[v].median), rp_fmt_time(t2, sizeof t2, p->dense_mm[v].median));
+    double dmv, dmm;
+    dense_times(p, v, &dmv, &dmm);
+    fprintf(f, "\n### variant %s (dense fp32: SpMV shape %s, SpMM shape %s)\n\n", tk_isa_name(cfg->isa[v]),
+            rp_fmt_time(t1, sizeof t1, dmv), rp_fmt_time(t2, sizeof t2, dmm));
     fprintf(f, "| sparsity | compression | SpMV time | SpMV speedup | SpMM time | SpMM speedup | "
                "accuracy loss | after fine-tune |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t si = 0; si < p->n_sparsity; si++) {
       const rp_prune_point *pt = &p->pt[v][si];
       fprintf(f, "| %.0f%% | %.1fx | %s | **%.2fx** | %s | **%.2fx** | %.1f pt | %.1f pt |\n",
-              100 * p->sparsity[si], p->mv_compression[si], rp_fmt_time(t1, sizeof t1, pt->spmv.median),
-              pt->spmv_speedup, rp_fmt_time(t2, sizeof t2, pt->spmm.median), pt->spmm_speedup,
+              100 * p->sparsity[si], p->mv_compression[si], rp_fmt_timing(t1, sizeof t1, &pt->spmv),
+              pt->spmv_speedup, rp_fmt_timing(t2, sizeof t2, &pt->spmm), pt->spmm_speedup,
               100 * (a->fp32 - a->pruned[si]), 100 * (a->fp32 - a->finetuned[si]));
     }
     if (isnan(p->break_even_mv[v]))
@@ -173,8 +179,6 @@ void rp_prune_json(rp_json *j, const rp_config *cfg, const rp_prune *p) {
   rp_json_object(j, "variants");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     rp_json_object(j, tk_isa_name(cfg->isa[v]));
-    rp_timing_json(j, "dense_spmv_shape", &p->dense_mv[v]);
-    rp_timing_json(j, "dense_spmm_shape", &p->dense_mm[v]);
     rp_json_num(j, "spmv_break_even_sparsity", p->break_even_mv[v]);
     rp_json_array(j, "points");
     for (size_t si = 0; si < p->n_sparsity; si++) {
@@ -183,6 +187,8 @@ void rp_prune_json(rp_json *j, const rp_config *cfg, const rp_prune *p) {
       rp_json_num(j, "sparsity", p->sparsity[si]);
       rp_timing_json(j, "spmv", &pt->spmv);
       rp_timing_json(j, "spmm", &pt->spmm);
+      rp_timing_json(j, "dense_spmv_shape", &pt->dense_mv);
+      rp_timing_json(j, "dense_spmm_shape", &pt->dense_mm);
       rp_json_num(j, "spmv_speedup", pt->spmv_speedup);
       rp_json_num(j, "spmm_speedup", pt->spmm_speedup);
       rp_json_end(j);

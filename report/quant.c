@@ -13,7 +13,7 @@
    caches (the seed's lesson: at toy sizes overheads decide). */
 static size_t shapes(rp_mode mode, size_t s[RP_MAX_SHAPES][3]) {
   static const size_t def[][3] = {{1, 1024, 1024}, {1, 4096, 4096}, {64, 1024, 1024}};
-  static const size_t quick[][3] = {{1, 4096, 4096}, {32, 1024, 1024}};
+  static const size_t quick[][3] = {{1, 2048, 2048}, {32, 1024, 1024}};
   static const size_t tiny[][3] = {{1, 96, 64}, {5, 33, 70}};
   const size_t(*t)[3] = mode == RP_DEFAULT ? def : mode == RP_QUICK ? quick : tiny;
   size_t n = mode == RP_DEFAULT ? 3 : 2;
@@ -54,16 +54,17 @@ static int measure_shape(const rp_config *cfg, rp_quant *q, size_t si, layer *l,
   for (size_t v = 0; v < cfg->n_isa; v++) {
     if (rp_use_isa(cfg->isa[v])) return -1;
     rp_quant_row *row = &q->row[v][si];
-    const char *isa = tk_isa_name(cfg->isa[v]);
-    rp_progress(false, "[1/3 quantization] %s %zux%zux%zu: fp32", isa, l->batch, l->out, l->in);
-    RP_CHECK(rp_measure(call_fp32, l, &cfg->budget, &row->fp32));
+    rp_progress(false, "[1/3 quantization] %s %zux%zux%zu: fp32, int8, naive", tk_isa_name(cfg->isa[v]),
+                l->batch, l->out, l->in);
+    rp_job jobs[3] = {{call_fp32, l, &row->fp32}, {call_int8, l, &row->int8}, {call_naive, l, &row->naive}};
+    RP_CHECK(rp_measure_jobs(jobs, 3, &cfg->budget));
+    /* The errors of this variant's outputs against its own fp32 output. */
+    RP_CHECK(call_fp32(l));
     memcpy(y_ref, l->y, ny * sizeof *y_ref);
-    rp_progress(false, "[1/3 quantization] %s %zux%zux%zu: int8", isa, l->batch, l->out, l->in);
-    RP_CHECK(rp_measure(call_int8, l, &cfg->budget, &row->int8));
+    RP_CHECK(call_int8(l));
     row->mse = rp_mse(l->y, y_ref, ny);
     row->nmse = rp_nmse(l->y, y_ref, ny);
-    rp_progress(false, "[1/3 quantization] %s %zux%zux%zu: naive", isa, l->batch, l->out, l->in);
-    RP_CHECK(rp_measure(call_naive, l, &cfg->budget, &row->naive));
+    RP_CHECK(call_naive(l));
     row->naive_mse = rp_mse(l->y, y_ref, ny);
   }
   return 0;
@@ -126,13 +127,13 @@ void rp_quant_print(FILE *f, const rp_config *cfg, const rp_quant *q, const rp_d
       char shape[64];
       snprintf(shape, sizeof shape, "%zux%zux%zu%s", q->batch[s], q->out[s], q->in[s],
                q->batch[s] == 1 ? " (GEMV)" : " (GEMM)");
-      fprintf(f, "| %s | fp32 | %s | 1.00x | %s | - |\n", shape, rp_fmt_time(t, sizeof t, r->fp32.median),
+      fprintf(f, "| %s | fp32 | %s | 1.00x | %s | - |\n", shape, rp_fmt_timing(t, sizeof t, &r->fp32),
               rp_fmt_bytes(m, sizeof m, q->bytes_fp32[s]));
       fprintf(f, "| | int8 | %s | **%.2fx** | %s | %.2e (%.4f%% of signal) |\n",
-              rp_fmt_time(t, sizeof t, r->int8.median), rp_speedup(r->fp32.median, r->int8.median),
+              rp_fmt_timing(t, sizeof t, &r->int8), rp_speedup(r->fp32.median, r->int8.median),
               rp_fmt_bytes(m, sizeof m, q->bytes_int8[s]), r->mse, 100 * r->nmse);
       fprintf(f, "| | naive: dequantize every call | %s | %.2fx | %s | %.2e |\n",
-              rp_fmt_time(t, sizeof t, r->naive.median), rp_speedup(r->fp32.median, r->naive.median),
+              rp_fmt_timing(t, sizeof t, &r->naive), rp_speedup(r->fp32.median, r->naive.median),
               rp_fmt_bytes(m, sizeof m, q->bytes_naive[s]), r->naive_mse);
     }
   }

@@ -24,6 +24,9 @@ static const char usage[] =
     "  --no-charts    no chart files\n"
     "  --isa LIST     measure only these variants, comma-separated (e.g. scalar,avx2);\n"
     "                 default: every variant built in and supported by this CPU\n"
+    "  --warm         keep the caches warm between timed calls (default: each timed call\n"
+    "                 starts with its data in DRAM, as in a model larger than the caches;\n"
+    "                 --tiny is always warm)\n"
     "\n"
     "Times are medians of repeated runs (CLOCK_MONOTONIC, one thread); the JSON keeps the\n"
     "fastest and slowest sample too. Progress goes to stderr.\n";
@@ -33,10 +36,11 @@ typedef struct options {
   const char *json;   /* NULL: none */
   const char *charts; /* NULL: none */
   const char *isa;    /* NULL: all available */
+  bool warm;
 } options;
 
 static int parse(int argc, char **argv, options *o) {
-  *o = (options){RP_DEFAULT, NULL, "tinykern-report-charts", NULL};
+  *o = (options){RP_DEFAULT, NULL, "tinykern-report-charts", NULL, false};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
@@ -50,6 +54,8 @@ static int parse(int argc, char **argv, options *o) {
       o->charts = argv[++i];
     } else if (!strcmp(a, "--no-charts")) {
       o->charts = NULL;
+    } else if (!strcmp(a, "--warm")) {
+      o->warm = true;
     } else if (!strcmp(a, "--isa") && has_value) {
       o->isa = argv[++i];
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -131,6 +137,18 @@ const char *rp_fmt_time(char *buf, size_t n, double s) {
   return buf;
 }
 
+static unsigned noisy;
+
+const char *rp_fmt_timing(char *buf, size_t n, const rp_timing *t) {
+  char v[32];
+  bool busy = t->median > 1.5 * t->min;
+  noisy += busy;
+  snprintf(buf, n, "%s%s", rp_fmt_time(v, sizeof v, t->median), busy ? "*" : "");
+  return buf;
+}
+
+unsigned rp_noisy_count(void) { return noisy; }
+
 const char *rp_fmt_bytes(char *buf, size_t n, size_t b) {
   if (b < 1024)
     snprintf(buf, n, "%zu B", b);
@@ -158,7 +176,8 @@ static const char *arch_name(void) {
 typedef struct machine {
   char cpu[64];
   size_t cores;
-  size_t l2, l3; /* bytes of the first cache of that level; 0: unknown */
+  size_t l2, l3;        /* bytes of the first cache of that level; 0: unknown */
+  size_t cache_total;   /* bytes of all L2 and L3 caches; 0: unknown */
 } machine;
 
 static void detect(machine *m) {
@@ -169,6 +188,7 @@ static void detect(machine *m) {
   m->cores = cpuinfo_get_cores_count();
   if (cpuinfo_get_l2_caches_count() > 0) m->l2 = cpuinfo_get_l2_cache(0)->size;
   if (cpuinfo_get_l3_caches_count() > 0) m->l3 = cpuinfo_get_l3_cache(0)->size;
+  m->cache_total = m->l2 * cpuinfo_get_l2_caches_count() + m->l3 * cpuinfo_get_l3_caches_count();
 }
 
 static const char *mode_name(rp_mode m) { return m == RP_DEFAULT ? "default" : m == RP_QUICK ? "quick" : "tiny"; }
@@ -187,6 +207,12 @@ static void print_header(FILE *f, const machine *m, const rp_config *cfg, tk_isa
       fprintf(f, " (%s: built, not supported by this CPU)", tk_isa_name((tk_isa)i));
   fprintf(f, "\n- Run: %s mode, one thread; times are medians of repeated runs after a warm-up\n",
           mode_name(cfg->mode));
+  if (cfg->budget.flush_bytes)
+    fprintf(f, "- Caches: flushed (%s read) before every timed call, so weights and KV cache come from\n"
+               "  DRAM as in a model larger than the caches (--warm: keep them warm)\n",
+            rp_fmt_bytes(a, sizeof a, cfg->budget.flush_bytes));
+  else
+    fprintf(f, "- Caches: warm (calls back to back; data that fits in the caches stays there)\n");
 }
 
 static void machine_json(rp_json *j, const machine *m, const rp_config *cfg, tk_isa active) {
@@ -213,6 +239,8 @@ static void machine_json(rp_json *j, const machine *m, const rp_config *cfg, tk_
   rp_json_num(j, "sample_s", cfg->budget.sample);
   rp_json_uint(j, "min_samples", cfg->budget.min_samples);
   rp_json_uint(j, "max_samples", cfg->budget.max_samples);
+  rp_json_str(j, "caches", cfg->budget.flush_bytes ? "flushed before every timed call" : "warm");
+  rp_json_uint(j, "flush_bytes", cfg->budget.flush_bytes);
   rp_json_end(j);
 }
 
@@ -251,12 +279,20 @@ int tk_report_main(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : 2;
 
   static const rp_budget budgets[] = {
-      [RP_DEFAULT] = {0.3, 0.01, 3, 15},
-      [RP_QUICK] = {0.06, 0.004, 3, 9},
-      [RP_TINY] = {0.003, 0.0005, 2, 3},
+      [RP_DEFAULT] = {0.25, 0.0005, 5, 201, 0},
+      [RP_QUICK] = {0.06, 0.0003, 5, 101, 0},
+      [RP_TINY] = {0.003, 0.0002, 2, 3, 0},
   };
   rp_config cfg = {.mode = o.mode, .budget = budgets[o.mode]};
   if (pick_variants(o.isa, &cfg)) return 2;
+  machine m;
+  detect(&m);
+  /* Reading twice the caches' capacity evicts what was there (64 MiB when
+     cpuinfo knows no cache sizes, e.g. under qemu; the tiny run stays warm). */
+  if (!o.warm && o.mode != RP_TINY) {
+    size_t twice = 2 * m.cache_total;
+    cfg.budget.flush_bytes = m.cache_total ? (twice > (16u << 20) ? twice : 16u << 20) : 64u << 20;
+  }
 
   bool json_stdout = o.json && !strcmp(o.json, "-");
   FILE *text = json_stdout ? stderr : stdout;
@@ -266,8 +302,6 @@ int tk_report_main(int argc, char **argv) {
     return 2;
   }
 
-  machine m;
-  detect(&m);
   tk_isa active = tk_isa_active();
   results *r = calloc(1, sizeof *r);
   double t0 = rp_now();
@@ -283,6 +317,10 @@ int tk_report_main(int argc, char **argv) {
     rp_kv_print(text, &cfg, &r->kv);
     rp_prune_print(text, &cfg, &r->prune, &r->acc);
     rp_digits_print(text, &r->acc);
+    if (rp_noisy_count())
+      fprintf(text, "\n* %u times marked * are noisy: their median is more than 1.5x the fastest run (the\n"
+                    "  machine was busy with something else). The JSON keeps the fastest and slowest runs.\n",
+              rp_noisy_count());
     fprintf(text, "\nMeasured in %.1f s.", elapsed);
     if (o.charts && r->charts.n) {
       fprintf(text, " Charts:");

@@ -97,6 +97,7 @@ void rp_kv_json(rp_json *j, const rp_config *cfg, const rp_kv *kv);
 /* ---- pruning (prune.c) ---- */
 typedef struct rp_prune_point {
   rp_timing spmv, spmm;
+  rp_timing dense_mv, dense_mm; /* tk_linear_f32 on the same shapes, measured alongside */
   double spmv_speedup, spmm_speedup;
 } rp_prune_point;
 typedef struct rp_prune {
@@ -105,7 +106,6 @@ typedef struct rp_prune {
   double sparsity[RP_MAX_SPARSITY];
   size_t mv_nnz[RP_MAX_SPARSITY], mv_bytes[RP_MAX_SPARSITY], mm_bytes[RP_MAX_SPARSITY];
   double mv_compression[RP_MAX_SPARSITY], mm_compression[RP_MAX_SPARSITY];
-  rp_timing dense_mv[TK_ISA_COUNT], dense_mm[TK_ISA_COUNT];
   rp_prune_point pt[TK_ISA_COUNT][RP_MAX_SPARSITY];
   double break_even_mv[TK_ISA_COUNT]; /* sparsity from which SpMV wins; NAN: never */
 } rp_prune;
@@ -131,6 +131,10 @@ int tk_report_main(int argc, char **argv);
 
 /* Human-readable sizes and times into buf (returns buf). */
 const char *rp_fmt_time(char *buf, size_t n, double seconds);
+/* A timing's median, marked "*" when it is noisy: more than 1.5x the fastest
+   sample (the machine was busy with something else); counted for the footnote. */
+const char *rp_fmt_timing(char *buf, size_t n, const rp_timing *t);
+unsigned rp_noisy_count(void);
 const char *rp_fmt_bytes(char *buf, size_t n, size_t bytes);
 
 #endif

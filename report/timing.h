@@ -16,6 +16,11 @@ typedef struct rp_budget {
   double sample;
   unsigned min_samples;
   unsigned max_samples;
+  /* > 0: "cold" timing. Before every timed call, this many bytes are read
+     through so that the call's data comes from DRAM, as in a model whose
+     layers together exceed the caches (each sample is then one call). 0: warm
+     caches, calls back to back. */
+  size_t flush_bytes;
 } rp_budget;
 
 /* Seconds per call: median over the samples, and the fastest and slowest sample. */
@@ -29,10 +34,24 @@ typedef struct rp_timing {
 
 double rp_now(void); /* CLOCK_MONOTONIC, seconds */
 
-/* Runs fn once to warm up (caches, page faults) and to size the samples, then
-   measures. A call slower than the whole budget is not repeated: that first
-   run is the one sample.
-   Returns the first non-zero status of fn (the timing is then unusable). */
+/* One figure to measure: fn(ctx), its result into *out. */
+typedef struct rp_job {
+  rp_call fn;
+  void *ctx;
+  rp_timing *out;
+} rp_job;
+
+/* Measures the jobs side by side: each runs once to warm up (caches, page
+   faults) and to size its samples, then the samples take turns (one of each
+   job per round), so that a machine busy with something else slows every
+   compared figure alike; with b->flush_bytes each timed call starts cold. The rounds last about n * budget seconds. A call
+   slower than the whole budget is not repeated: its first run is its one
+   sample. Returns the first non-zero status of a call (timings then unusable). */
+int rp_measure_jobs(const rp_job *jobs, size_t n, const rp_budget *b);
+/* Evicts the caches by reading `bytes` of a buffer kept for the purpose
+   (allocated on first use). Returns the seconds the reading took. */
+double rp_flush(size_t bytes);
+/* One job. */
 int rp_measure(rp_call fn, void *ctx, const rp_budget *b, rp_timing *out);
 
 /* A one-line progress note on stderr: rewritten in place on a terminal;

@@ -356,7 +356,7 @@ static int fail_third(void *ctx) {
 static void test_measure(void **state) {
   (void)state;
   unsigned calls = 0;
-  rp_budget b = {0.002, 0.0002, 3, 5};
+  rp_budget b = {0.002, 0.0002, 3, 5, 0};
   rp_timing t;
   assert_int_equal(rp_measure(count_calls, &calls, &b, &t), 0);
   assert_true(t.samples >= 3 && t.samples <= 5 && t.iters >= 1);
@@ -364,10 +364,17 @@ static void test_measure(void **state) {
   assert_true(t.min <= t.median && t.median <= t.max && t.min >= 0);
   /* a call longer than the whole budget runs once, and that run is the sample */
   calls = 0;
-  rp_budget none = {1e-12, 1e-12, 3, 5};
+  rp_budget none = {1e-12, 1e-12, 3, 5, 0};
   assert_int_equal(rp_measure(count_calls, &calls, &none, &t), 0);
   assert_int_equal(calls, 1);
   assert_true(t.samples == 1 && t.iters == 1 && t.min == t.median && t.max == t.median);
+  /* cold: every sample is one call after a flush */
+  calls = 0;
+  rp_budget cold = {0.002, 0.0002, 3, 5, 1 << 20};
+  assert_int_equal(rp_measure(count_calls, &calls, &cold, &t), 0);
+  assert_true(t.iters == 1 && t.samples >= 3 && t.samples <= 5);
+  assert_int_equal(calls, 1 + t.samples);
+  assert_true(rp_flush(1 << 20) >= 0);
   calls = 0;
   assert_int_equal(rp_measure(fail_third, &calls, &b, &t), TK_ERR_ARG);
   assert_int_equal(calls, 3); /* stops at the failing call */
