@@ -184,7 +184,8 @@ static void detect(machine *m) {
   memset(m, 0, sizeof *m);
   if (!cpuinfo_initialize()) return;
   const struct cpuinfo_package *p = cpuinfo_get_package(0);
-  if (p) snprintf(m->cpu, sizeof m->cpu, "%s", p->name);
+  /* cpuinfo names an unrecognised model "Unknown" (so it does under qemu-user). */
+  if (p && strcmp(p->name, "Unknown") != 0) snprintf(m->cpu, sizeof m->cpu, "%s", p->name);
   m->cores = cpuinfo_get_cores_count();
   if (cpuinfo_get_l2_caches_count() > 0) m->l2 = cpuinfo_get_l2_cache(0)->size;
   if (cpuinfo_get_l3_caches_count() > 0) m->l3 = cpuinfo_get_l3_cache(0)->size;
@@ -196,11 +197,11 @@ static const char *mode_name(rp_mode m) { return m == RP_DEFAULT ? "default" : m
 static void print_header(FILE *f, const machine *m, const rp_config *cfg, tk_isa active) {
   char a[32], b[32];
   fprintf(f, "# tinykern-report %s: what int8, KV caching and pruning buy on this machine\n\n", tk_version());
-  fprintf(f, "- CPU: %s (%s, %zu cores", m->cpu[0] ? m->cpu : "model name unknown (cpuinfo has none, e.g. under qemu)",
+  fprintf(f, "- CPU: %s; %s, %zu cores", m->cpu[0] ? m->cpu : "model unknown to cpuinfo (as under qemu)",
           arch_name(), m->cores);
   if (m->l2) fprintf(f, ", L2 %s", rp_fmt_bytes(a, sizeof a, m->l2));
   if (m->l3) fprintf(f, ", L3 %s", rp_fmt_bytes(b, sizeof b, m->l3));
-  fprintf(f, ")\n- ISA: active %s, best %s; measured:", tk_isa_name(active), tk_isa_name(tk_isa_best()));
+  fprintf(f, "\n- ISA: active %s, best %s; measured:", tk_isa_name(active), tk_isa_name(tk_isa_best()));
   for (size_t v = 0; v < cfg->n_isa; v++) fprintf(f, " %s", tk_isa_name(cfg->isa[v]));
   for (int i = 0; i < TK_ISA_COUNT; i++)
     if (tk_isa_built((tk_isa)i) && !tk_isa_available((tk_isa)i))
