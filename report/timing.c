@@ -93,11 +93,6 @@ int rp_measure_jobs(const rp_job *jobs, size_t n, const rp_budget *b) {
   return 0;
 }
 
-int rp_measure(rp_call fn, void *ctx, const rp_budget *b, rp_timing *out) {
-  rp_job job = {fn, ctx, out};
-  return rp_measure_jobs(&job, 1, b);
-}
-
 static int progress_shown; /* a line is on the terminal */
 
 void rp_progress(bool major, const char *fmt, ...) {

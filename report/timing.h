@@ -51,8 +51,6 @@ int rp_measure_jobs(const rp_job *jobs, size_t n, const rp_budget *b);
 /* Evicts the caches by reading `bytes` of a buffer kept for the purpose
    (allocated on first use). Returns the seconds the reading took. */
 double rp_flush(size_t bytes);
-/* One job. */
-int rp_measure(rp_call fn, void *ctx, const rp_budget *b, rp_timing *out);
 
 /* A one-line progress note on stderr: rewritten in place on a terminal;
    elsewhere (logs, CI) only notes with major = true are printed, one per line. */

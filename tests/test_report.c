@@ -353,31 +353,42 @@ static int fail_third(void *ctx) {
   return ++*(unsigned *)ctx == 3 ? TK_ERR_ARG : 0;
 }
 
+static int measure_one(rp_call fn, unsigned *calls, const rp_budget *b, rp_timing *t) {
+  *calls = 0;
+  rp_job job = {fn, calls, t};
+  return rp_measure_jobs(&job, 1, b);
+}
+
 static void test_measure(void **state) {
   (void)state;
-  unsigned calls = 0;
+  unsigned calls;
   rp_budget b = {0.002, 0.0002, 3, 5, 0};
   rp_timing t;
-  assert_int_equal(rp_measure(count_calls, &calls, &b, &t), 0);
+  assert_int_equal(measure_one(count_calls, &calls, &b, &t), 0);
   assert_true(t.samples >= 3 && t.samples <= 5 && t.iters >= 1);
   assert_int_equal(calls, 1 + t.samples * t.iters); /* one warm-up call */
   assert_true(t.min <= t.median && t.median <= t.max && t.min >= 0);
   /* a call longer than the whole budget runs once, and that run is the sample */
-  calls = 0;
   rp_budget none = {1e-12, 1e-12, 3, 5, 0};
-  assert_int_equal(rp_measure(count_calls, &calls, &none, &t), 0);
+  assert_int_equal(measure_one(count_calls, &calls, &none, &t), 0);
   assert_int_equal(calls, 1);
   assert_true(t.samples == 1 && t.iters == 1 && t.min == t.median && t.max == t.median);
   /* cold: every sample is one call after a flush */
-  calls = 0;
   rp_budget cold = {0.002, 0.0002, 3, 5, 1 << 20};
-  assert_int_equal(rp_measure(count_calls, &calls, &cold, &t), 0);
+  assert_int_equal(measure_one(count_calls, &calls, &cold, &t), 0);
   assert_true(t.iters == 1 && t.samples >= 3 && t.samples <= 5);
   assert_int_equal(calls, 1 + t.samples);
   assert_true(rp_flush(1 << 20) >= 0);
-  calls = 0;
-  assert_int_equal(rp_measure(fail_third, &calls, &b, &t), TK_ERR_ARG);
+  assert_int_equal(measure_one(fail_third, &calls, &b, &t), TK_ERR_ARG);
   assert_int_equal(calls, 3); /* stops at the failing call */
+  /* several jobs take turns: each gets the same number of samples */
+  unsigned c1 = 0, c2 = 0;
+  rp_timing t1, t2;
+  rp_job jobs[2] = {{count_calls, &c1, &t1}, {count_calls, &c2, &t2}};
+  assert_int_equal(rp_measure_jobs(jobs, 2, &b), 0);
+  assert_int_equal(t1.samples, t2.samples);
+  assert_int_equal(c1, 1 + t1.samples * t1.iters);
+  assert_int_equal(c2, 1 + t2.samples * t2.iters);
 }
 
 /* ---- the digits data and the model ---- */
