@@ -9,8 +9,8 @@
 #include "stats.h"
 
 /* batch x out x in. GEMV is memory bound (int8 moves 4x fewer weight bytes),
-   GEMM compute bound: both regimes are shown, at sizes where weights leave the
-   caches (the seed's lesson: at toy sizes overheads decide). */
+   GEMM compute bound: both regimes are shown, at sizes where the work is real
+   (the seed's lesson: at toy sizes overheads decide). */
 static size_t shapes(rp_mode mode, size_t s[RP_MAX_SHAPES][3]) {
   static const size_t def[][3] = {{1, 1024, 1024}, {1, 4096, 4096}, {64, 1024, 1024}};
   static const size_t quick[][3] = {{1, 2048, 2048}, {32, 1024, 1024}};
@@ -117,7 +117,8 @@ void rp_quant_print(FILE *f, const rp_config *cfg, const rp_quant *q, const rp_d
   fprintf(f, "\n## 1. Quantization: int8 weights (tk_qlinear) vs fp32 (tk_linear_f32)\n\n"
              "Weights normal(0, 1/in) with a bias; int8 keeps one fp32 scale per output row and\n"
              "stays int8 inside (int8 x int8 -> int32). \"naive\" keeps the same int8 weights but\n"
-             "dequantizes them to fp32 on every call, then runs the fp32 product: the seed's mistake.\n");
+             "dequantizes them to fp32 on every call, then runs the fp32 product: the seed's mistake\n"
+             "(its error is lower than int8's only because its activations stay fp32).\n");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     fprintf(f, "\n### variant %s\n\n", tk_isa_name(cfg->isa[v]));
     fprintf(f, "| layer (batch x out x in) | method | time | speedup vs fp32 | memory | output MSE vs fp32 |\n"

@@ -313,6 +313,7 @@ int tk_report_main(int argc, char **argv) {
 
   if (rc == 0) {
     if (o.charts) rp_charts_write(o.charts, &cfg, &r->quant, &r->kv, &r->prune, &r->charts);
+    noisy = 0; /* counted while the tables print */
     print_header(text, &m, &cfg, active);
     rp_quant_print(text, &cfg, &r->quant, &r->acc);
     rp_kv_print(text, &cfg, &r->kv);
