@@ -313,6 +313,32 @@ static void qlinear_public_same_result_under_every_available_isa(void **state) {
   assert_int_equal(tk_isa_select(saved), TK_OK);
 }
 
+/* Finite inputs never give NaN: with huge weights and activations the product
+   of the two scales overflows fp32; an output whose int32 sum is 0 must still be
+   exactly its bias (found by fuzz_qlinear: 0 * inf). */
+static void qlinear_huge_scales_zero_sum_gives_bias(void **state) {
+  (void)state;
+  enum { OUT = 9, IN = 6 };
+  float w[OUT * IN], bias[OUT], x[IN] = {1e30f, -1e30f, 1e30f, -1e30f, 0.0f, 0.0f}, y[OUT];
+  for (size_t o = 0; o < OUT; o++) {
+    bias[o] = (float)o - 4.0f;
+    for (size_t i = 0; i < IN; i++) w[o * IN + i] = (o % 2 ? 3e29f : -2e30f) * (i < 4 ? 1.0f : 0.5f);
+  }
+  tk_qlinear *l;
+  assert_int_equal(tk_qlinear_create(w, OUT, IN, bias, &l), TK_OK);
+  TK_FOR_EACH_VARIANT(isa) {
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, 1, y), TK_OK);
+    for (size_t o = 0; o < OUT; o++) {
+      if (y[o] != bias[o]) {
+        print_error("qlinear %s out=%zu: got %g want the bias %g\n", tk_isa_name(isa), o,
+                    (double)y[o], (double)bias[o]);
+        fail();
+      }
+    }
+  }
+  tk_qlinear_destroy(l);
+}
+
 static void qlinear_bytes_about_a_quarter_of_fp32(void **state) {
   (void)state;
   const size_t out = 1000, in = 4095;
@@ -495,6 +521,7 @@ int main(void) {
       cmocka_unit_test(qlinear_int32_part_exact_at_extremes),
       cmocka_unit_test(qlinear_accuracy_within_quantization_bound),
       cmocka_unit_test(qlinear_public_same_result_under_every_available_isa),
+      cmocka_unit_test(qlinear_huge_scales_zero_sum_gives_bias),
       cmocka_unit_test(qlinear_bytes_about_a_quarter_of_fp32),
       cmocka_unit_test(qlinear_bad_input_returns_status_and_writes_nothing),
       cmocka_unit_test(linear_f32_every_variant_matches_reference),
