@@ -67,6 +67,52 @@ TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scal
 /* x = q * scale. */
 TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);
 
+/* ---- int8: quantized linear layer, y = W x + b with W kept in int8 ---- */
+#define TK_QLINEAR_MAX_IN 133143 /* largest in_features with 127 * 127 * in < 2^31 */
+typedef struct tk_qlinear tk_qlinear;
+/* W [out][in], quantized per output row (symmetric, the tk_quantize_s8 rule:
+   one fp32 scale per row), packed once; bias [out] or NULL for none. w and bias
+   must be finite (TK_ERR_ARG); in_features > TK_QLINEAR_MAX_IN: TK_ERR_OVERFLOW. */
+TK_API tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_features,
+                                   const float *bias, tk_qlinear **out);
+/* x [batch][in] -> y [batch][out]. Each x row is quantized at run time (the
+   tk_quantize_s8 rule; non-finite x: TK_ERR_ARG); the product is int8 x int8 ->
+   int32; one fp32 multiply (and bias add) per output. Correct whichever ISA is
+   active when it runs. */
+TK_API tk_status tk_qlinear_forward(const tk_qlinear *l, const float *x, size_t batch, float *y);
+/* Memory the layer holds (about a quarter of the fp32 weights). */
+TK_API size_t tk_qlinear_bytes(const tk_qlinear *l);
+/* NULL-safe. */
+TK_API void tk_qlinear_destroy(tk_qlinear *l);
+/* The fp32 baseline, same shapes and dispatch: y [batch][out] = x W^T + bias
+   (bias may be NULL). Inputs are not scanned: non-finite values propagate. */
+TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
+                               const float *bias, const float *x, size_t batch, float *y);
+/* ---- sparse: magnitude pruning and CSR products ---- */
+typedef struct tk_csr tk_csr;
+/* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].
+   row_ptr[0] == 0, non-decreasing, 0 <= col_idx < cols; else TK_ERR_FORMAT.
+   Unsorted or repeated columns in a row are accepted (repeats add up).
+   rows, cols >= 1; col_idx and values may be NULL when nnz == 0; values finite. */
+TK_API tk_status tk_csr_create(size_t rows, size_t cols, const int32_t *row_ptr,
+                               const int32_t *col_idx, const float *values, tk_csr **out);
+/* Magnitude pruning: of the k = round-half-up((1 - sparsity) * rows * cols)
+   entries of largest |w| (ties: lower flat index first) it stores the nonzero
+   ones; sparsity in [0, 1], else TK_ERR_ARG; w finite. cols > 2^31: TK_ERR_OVERFLOW. */
+TK_API tk_status tk_csr_from_dense(const float *w, size_t rows, size_t cols, float sparsity,
+                                   tk_csr **out);
+TK_API size_t tk_csr_rows(const tk_csr *a); /* 0 for NULL, as the other accessors */
+TK_API size_t tk_csr_cols(const tk_csr *a);
+TK_API size_t tk_csr_nnz(const tk_csr *a);
+TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
+/* w [rows][cols]: the stored matrix (repeated entries summed). */
+TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
+/* y[rows] = A x[cols]. */
+TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
+/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
+TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
+TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,4 +18,13 @@
    with the same result on every ISA (no dependence on a round instruction). */
 #define TK_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23 */
 
+/* ---- sparse ---- */
+/* Forces inlining where a function is specialised by a constant argument (the
+   sparse kernels' index width): each call site gets its own copy. */
+#if defined(__GNUC__)
+#define TK_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define TK_ALWAYS_INLINE static inline
+#endif
+
 #endif

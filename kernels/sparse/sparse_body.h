@@ -1,0 +1,233 @@
+/* Sparse kernels written once for every ISA: SpMV and SpMM over the tk_csr format, the innermost step from simd/<isa>.h. */
+
+/* The including file has included one vector header (simd/<isa>.h) and
+   sparse_kernels.h. The format (split rows and 4-row blocks, 16- or 32-bit
+   column indices) is described next to struct tk_csr. Each kernel is written
+   once with the index width as a constant argument of always-inlined helpers,
+   so the compiler makes one specialised copy per width. */
+
+#define TK_W TK_VF_WIDTH
+
+/* Blocked groups: TK_VF_WIDTH divides 4 or 4 divides it (1, 4 or 8), so a step
+   of TK_BLK_STEP flat values (4 per column) is TK_BLK_NV whole vectors and
+   TK_BLK_STEP / 4 whole columns. */
+#define TK_BLK_STEP (TK_W > 4 ? TK_W : 4)
+#define TK_BLK_NV (TK_BLK_STEP / TK_W)
+
+TK_ALWAYS_INLINE size_t TK_FN(col)(const void *idx, size_t j, bool wide) {
+  return wide ? ((const uint32_t *)idx)[j] : ((const uint16_t *)idx)[j];
+}
+
+/* Address of index j of an index array. */
+TK_ALWAYS_INLINE const void *TK_FN(idx_at)(const void *idx, size_t j, bool wide) {
+  return wide ? (const void *)((const uint32_t *)idx + j) : (const void *)((const uint16_t *)idx + j);
+}
+
+TK_ALWAYS_INLINE tk_vf TK_FN(gather)(const float *x, const void *idx, size_t j, bool wide) {
+  return wide ? tk_vf_gather_u32(x, (const uint32_t *)idx + j)
+              : tk_vf_gather_u16(x, (const uint16_t *)idx + j);
+}
+
+TK_ALWAYS_INLINE tk_vf TK_FN(gather_by4)(const float *x, const void *idx, size_t j, bool wide) {
+  return wide ? tk_vf_gather_by4_u32(x, (const uint32_t *)idx + j)
+              : tk_vf_gather_by4_u16(x, (const uint16_t *)idx + j);
+}
+
+/* ---- SpMV ---- */
+
+/* One split row: four accumulators hide the latency of the gather and of the
+   multiply-add chain; whole vectors first, then the last < TK_W entries one by one. */
+TK_ALWAYS_INLINE float TK_FN(spmv_row)(const float *v, const void *idx, size_t len,
+                                       const float *x, bool wide) {
+  tk_vf acc0 = tk_vf_zero(), acc1 = tk_vf_zero(), acc2 = tk_vf_zero(), acc3 = tk_vf_zero();
+  size_t j = 0;
+  for (; j + 4 * TK_W <= len; j += 4 * TK_W) {
+    acc0 = tk_vf_fmadd(tk_vf_load(v + j), TK_FN(gather)(x, idx, j, wide), acc0);
+    acc1 = tk_vf_fmadd(tk_vf_load(v + j + TK_W), TK_FN(gather)(x, idx, j + TK_W, wide), acc1);
+    acc2 = tk_vf_fmadd(tk_vf_load(v + j + 2 * TK_W), TK_FN(gather)(x, idx, j + 2 * TK_W, wide),
+                       acc2);
+    acc3 = tk_vf_fmadd(tk_vf_load(v + j + 3 * TK_W), TK_FN(gather)(x, idx, j + 3 * TK_W, wide),
+                       acc3);
+  }
+  for (; j + TK_W <= len; j += TK_W)
+    acc0 = tk_vf_fmadd(tk_vf_load(v + j), TK_FN(gather)(x, idx, j, wide), acc0);
+  float s = tk_vf_hsum(tk_vf_add(tk_vf_add(acc0, acc1), tk_vf_add(acc2, acc3)));
+  for (; j < len; j++) s += v[j] * x[TK_FN(col)(idx, j, wide)];
+  return s;
+}
+
+/* One blocked group of 4 rows over u shared columns: flat value p = 4 j + r
+   multiplies x[col j]; lane p of a step is accumulated into acc[.][p / TK_W]
+   and belongs to row p % 4. Two sets of accumulators hide the chain latency. */
+TK_ALWAYS_INLINE void TK_FN(spmv_block)(const float *v, const void *idx, size_t u,
+                                        const float *x, bool wide, float y[4]) {
+  enum { COLS = TK_BLK_STEP / 4 }; /* columns per step */
+  tk_vf acc0[TK_BLK_NV], acc1[TK_BLK_NV];
+  for (int k = 0; k < TK_BLK_NV; k++) acc0[k] = acc1[k] = tk_vf_zero();
+  size_t j = 0;
+  for (; j + 2 * COLS <= u; j += 2 * COLS) {
+    for (int k = 0; k < TK_BLK_NV; k++) {
+      size_t p = 4 * j + (size_t)k * TK_W;
+      acc0[k] = tk_vf_fmadd(tk_vf_load(v + p), TK_FN(gather_by4)(x, idx, p / 4, wide), acc0[k]);
+      acc1[k] = tk_vf_fmadd(tk_vf_load(v + p + TK_BLK_STEP),
+                            TK_FN(gather_by4)(x, idx, p / 4 + COLS, wide), acc1[k]);
+    }
+  }
+  for (; j + COLS <= u; j += COLS) {
+    for (int k = 0; k < TK_BLK_NV; k++) {
+      size_t p = 4 * j + (size_t)k * TK_W;
+      acc0[k] = tk_vf_fmadd(tk_vf_load(v + p), TK_FN(gather_by4)(x, idx, p / 4, wide), acc0[k]);
+    }
+  }
+  float lanes[TK_BLK_STEP];
+  for (int k = 0; k < TK_BLK_NV; k++) tk_vf_store(lanes + k * TK_W, tk_vf_add(acc0[k], acc1[k]));
+  for (int r = 0; r < 4; r++) {
+    float s = 0.0f;
+    for (int p = r; p < TK_BLK_STEP; p += 4) s += lanes[p];
+    y[r] = s;
+  }
+  for (; j < u; j++) {
+    float xj = x[TK_FN(col)(idx, j, wide)];
+    for (int r = 0; r < 4; r++) y[r] += v[4 * j + (size_t)r] * xj;
+  }
+}
+
+TK_ALWAYS_INLINE void TK_FN(spmv_all)(const struct tk_csr *a, const float *x, float *y,
+                                      bool wide) {
+  for (size_t g = 0; g < a->n_groups; g++) {
+    const tk_csr_group *gr = &a->groups[g];
+    const float *v = a->val + gr->val_off;
+    const void *idx = TK_FN(idx_at)(a->idx, gr->idx_off, wide);
+    float *yg = y + g * TK_CSR_GROUP;
+    if (gr->blocked) {
+      TK_FN(spmv_block)(v, idx, gr->len[0], x, wide, yg);
+      continue;
+    }
+    size_t nr = a->rows - g * TK_CSR_GROUP;
+    if (nr > TK_CSR_GROUP) nr = TK_CSR_GROUP;
+    size_t off = 0;
+    for (size_t r = 0; r < nr; r++) {
+      yg[r] = TK_FN(spmv_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], x, wide);
+      off += gr->len[r];
+    }
+  }
+}
+
+void TK_FN(spmv)(const struct tk_csr *a, const float *x, float *y) {
+  if (a->wide)
+    TK_FN(spmv_all)(a, x, y, true);
+  else
+    TK_FN(spmv_all)(a, x, y, false);
+}
+
+/* ---- SpMM ---- */
+
+/* One split row of C: C[row][i ...] += v * B[col][i ...] for each entry,
+   TK_SPMM_ACC vectors of the C row held in registers per pass over the
+   entries (one broadcast weight feeds them all; B's row is contiguous, no
+   gather). Then single vectors, then the last < TK_W columns one by one. */
+TK_ALWAYS_INLINE void TK_FN(spmm_row)(const float *v, const void *idx, size_t len,
+                                      const float *b, size_t n, float *c, bool wide) {
+  size_t i = 0;
+  for (; i + TK_SPMM_ACC * TK_W <= n; i += TK_SPMM_ACC * TK_W) {
+    tk_vf acc[TK_SPMM_ACC];
+    for (int k = 0; k < TK_SPMM_ACC; k++) acc[k] = tk_vf_zero();
+    for (size_t j = 0; j < len; j++) {
+      tk_vf w = tk_vf_set1(v[j]);
+      const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
+      for (int k = 0; k < TK_SPMM_ACC; k++)
+        acc[k] = tk_vf_fmadd(w, tk_vf_load(br + k * TK_W), acc[k]);
+    }
+    for (int k = 0; k < TK_SPMM_ACC; k++) tk_vf_store(c + i + k * TK_W, acc[k]);
+  }
+  for (; i + TK_W <= n; i += TK_W) {
+    tk_vf acc = tk_vf_zero();
+    for (size_t j = 0; j < len; j++)
+      acc = tk_vf_fmadd(tk_vf_set1(v[j]), tk_vf_load(b + TK_FN(col)(idx, j, wide) * n + i), acc);
+    tk_vf_store(c + i, acc);
+  }
+  if (i < n) {
+    size_t t = n - i; /* < TK_W */
+    float acc[TK_W] = {0};
+    for (size_t j = 0; j < len; j++) {
+      const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
+      for (size_t k = 0; k < t; k++) acc[k] += v[j] * br[k];
+    }
+    for (size_t k = 0; k < t; k++) c[i + k] = acc[k];
+  }
+}
+
+/* One blocked group: 4 rows of C over u shared columns; each load of B's row
+   feeds 4 rows (4 broadcast weights), TK_SPMM_ACC / 4 vectors per row per pass. */
+TK_ALWAYS_INLINE void TK_FN(spmm_block)(const float *v, const void *idx, size_t u,
+                                        const float *b, size_t n, float *c, bool wide) {
+  enum { K = TK_SPMM_ACC / 4 };
+  size_t i = 0;
+  for (; i + K * TK_W <= n; i += K * TK_W) {
+    tk_vf acc[4][K];
+    for (int r = 0; r < 4; r++)
+      for (int k = 0; k < K; k++) acc[r][k] = tk_vf_zero();
+    for (size_t j = 0; j < u; j++) {
+      const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
+      tk_vf bv[K];
+      for (int k = 0; k < K; k++) bv[k] = tk_vf_load(br + k * TK_W);
+      for (int r = 0; r < 4; r++) {
+        tk_vf w = tk_vf_set1(v[4 * j + (size_t)r]);
+        for (int k = 0; k < K; k++) acc[r][k] = tk_vf_fmadd(w, bv[k], acc[r][k]);
+      }
+    }
+    for (int r = 0; r < 4; r++)
+      for (int k = 0; k < K; k++) tk_vf_store(c + (size_t)r * n + i + k * TK_W, acc[r][k]);
+  }
+  for (; i + TK_W <= n; i += TK_W) {
+    tk_vf acc[4] = {tk_vf_zero(), tk_vf_zero(), tk_vf_zero(), tk_vf_zero()};
+    for (size_t j = 0; j < u; j++) {
+      tk_vf bv = tk_vf_load(b + TK_FN(col)(idx, j, wide) * n + i);
+      for (int r = 0; r < 4; r++) acc[r] = tk_vf_fmadd(tk_vf_set1(v[4 * j + (size_t)r]), bv, acc[r]);
+    }
+    for (int r = 0; r < 4; r++) tk_vf_store(c + (size_t)r * n + i, acc[r]);
+  }
+  if (i < n) {
+    size_t t = n - i; /* < TK_W */
+    float acc[4][TK_W] = {{0}};
+    for (size_t j = 0; j < u; j++) {
+      const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
+      for (int r = 0; r < 4; r++)
+        for (size_t k = 0; k < t; k++) acc[r][k] += v[4 * j + (size_t)r] * br[k];
+    }
+    for (int r = 0; r < 4; r++)
+      for (size_t k = 0; k < t; k++) c[(size_t)r * n + i + k] = acc[r][k];
+  }
+}
+
+TK_ALWAYS_INLINE void TK_FN(spmm_all)(const struct tk_csr *a, const float *b, size_t n,
+                                      float *c, bool wide) {
+  for (size_t g = 0; g < a->n_groups; g++) {
+    const tk_csr_group *gr = &a->groups[g];
+    const float *v = a->val + gr->val_off;
+    const void *idx = TK_FN(idx_at)(a->idx, gr->idx_off, wide);
+    float *cg = c + g * TK_CSR_GROUP * n;
+    if (gr->blocked) {
+      TK_FN(spmm_block)(v, idx, gr->len[0], b, n, cg, wide);
+      continue;
+    }
+    size_t nr = a->rows - g * TK_CSR_GROUP;
+    if (nr > TK_CSR_GROUP) nr = TK_CSR_GROUP;
+    size_t off = 0;
+    for (size_t r = 0; r < nr; r++) {
+      TK_FN(spmm_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], b, n, cg + r * n, wide);
+      off += gr->len[r];
+    }
+  }
+}
+
+void TK_FN(spmm)(const struct tk_csr *a, const float *b, size_t n, float *c) {
+  if (a->wide)
+    TK_FN(spmm_all)(a, b, n, c, true);
+  else
+    TK_FN(spmm_all)(a, b, n, c, false);
+}
+
+#undef TK_W
+#undef TK_BLK_STEP
+#undef TK_BLK_NV

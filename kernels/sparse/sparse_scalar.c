@@ -1,0 +1,6 @@
+/* Sparse kernels for scalar C (compiled without auto-vectorization: the baseline every ISA is compared to): the shared body over simd/scalar.h. */
+#include "simd/scalar.h"
+
+#include "sparse/sparse_kernels.h"
+
+#include "sparse/sparse_body.h"
