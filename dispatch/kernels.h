@@ -20,6 +20,15 @@ typedef struct tk_kernels {
   void (*quantize_s8)(const float *x, size_t n, float scale, int8_t *q);
   /* x = q * scale. */
   void (*dequantize_s8)(const int8_t *q, size_t n, float scale, float *x);
+  /* qlinear (kernels/qlinear; packed layout in qlinear/qlinear_kernels.h) */
+  /* y[b][o] = acc[b][o] * (scale[o] * xscale[b]) + bias[o], acc the exact int32
+     dot of packed row o with xq row b. xq [batch][kp], zero-padded past in;
+     work holds tk_ql_batch_block(kp) * kp * TK_QL_X_BYTES bytes. */
+  void (*qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *xq,
+                     const float *xscale, size_t batch, float *y, void *work);
+  /* y [batch][out] = x [batch][in] W^T + bias; W [out][in]; bias may be NULL. */
+  void (*linear_f32)(const float *w, size_t out, size_t in, const float *bias, const float *x,
+                     size_t batch, float *y);
 
   /* sparse (kernels/sparse; the format is described in sparse/sparse_kernels.h) */
   /* y[rows] = A x; every y written. */

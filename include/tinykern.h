@@ -67,6 +67,27 @@ TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scal
 /* x = q * scale. */
 TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);
 
+/* ---- int8: quantized linear layer, y = W x + b with W kept in int8 ---- */
+#define TK_QLINEAR_MAX_IN 133143 /* largest in_features with 127 * 127 * in < 2^31 */
+typedef struct tk_qlinear tk_qlinear;
+/* W [out][in], quantized per output row (symmetric, the tk_quantize_s8 rule:
+   one fp32 scale per row), packed once; bias [out] or NULL for none. w and bias
+   must be finite (TK_ERR_ARG); in_features > TK_QLINEAR_MAX_IN: TK_ERR_OVERFLOW. */
+TK_API tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_features,
+                                   const float *bias, tk_qlinear **out);
+/* x [batch][in] -> y [batch][out]. Each x row is quantized at run time (the
+   tk_quantize_s8 rule; non-finite x: TK_ERR_ARG); the product is int8 x int8 ->
+   int32; one fp32 multiply (and bias add) per output. Correct whichever ISA is
+   active when it runs. */
+TK_API tk_status tk_qlinear_forward(const tk_qlinear *l, const float *x, size_t batch, float *y);
+/* Memory the layer holds (about a quarter of the fp32 weights). */
+TK_API size_t tk_qlinear_bytes(const tk_qlinear *l);
+/* NULL-safe. */
+TK_API void tk_qlinear_destroy(tk_qlinear *l);
+/* The fp32 baseline, same shapes and dispatch: y [batch][out] = x W^T + bias
+   (bias may be NULL). Inputs are not scanned: non-finite values propagate. */
+TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
+                               const float *bias, const float *x, size_t batch, float *y);
 /* ---- sparse: magnitude pruning and CSR products ---- */
 typedef struct tk_csr tk_csr;
 /* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].

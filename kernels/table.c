@@ -1,6 +1,7 @@
 /* Which ISA has which kernel: the one list. Each ISA's library compiles this file with -DTK_TABLE_<ISA>. */
 #include "dispatch/kernels.h"
 #include "int8/int8_kernels.h"
+#include "qlinear/qlinear_kernels.h"
 #include "sparse/sparse_kernels.h"
 
 /* A row that names another ISA's kernel (usually _scalar) means that ISA has no
@@ -14,6 +15,9 @@ const tk_kernels tk_kernels_scalar = {
     .absmax_f32 = tk_absmax_f32_scalar,
     .quantize_s8 = tk_quantize_s8_scalar,
     .dequantize_s8 = tk_dequantize_s8_scalar,
+    /* qlinear */
+    .qlinear_s8 = tk_qlinear_s8_scalar,
+    .linear_f32 = tk_linear_f32_scalar,
     /* sparse */
     .spmv = tk_spmv_scalar,
     .spmm = tk_spmm_scalar,
@@ -28,6 +32,9 @@ const tk_kernels tk_kernels_sse41 = {
     .absmax_f32 = tk_absmax_f32_sse41,
     .quantize_s8 = tk_quantize_s8_sse41,
     .dequantize_s8 = tk_dequantize_s8_sse41,
+    /* qlinear */
+    .qlinear_s8 = tk_qlinear_s8_sse41,
+    .linear_f32 = tk_linear_f32_sse41,
     /* sparse */
     .spmv = tk_spmv_sse41,
     .spmm = tk_spmm_sse41,
@@ -42,6 +49,9 @@ const tk_kernels tk_kernels_avx2 = {
     .absmax_f32 = tk_absmax_f32_avx2,
     .quantize_s8 = tk_quantize_s8_avx2,
     .dequantize_s8 = tk_dequantize_s8_avx2,
+    /* qlinear */
+    .qlinear_s8 = tk_qlinear_s8_avx2,
+    .linear_f32 = tk_linear_f32_avx2,
     /* sparse */
     .spmv = tk_spmv_avx2,
     .spmm = tk_spmm_avx2,
@@ -56,6 +66,9 @@ const tk_kernels tk_kernels_neon = {
     .absmax_f32 = tk_absmax_f32_neon,
     .quantize_s8 = tk_quantize_s8_neon,
     .dequantize_s8 = tk_dequantize_s8_neon,
+    /* qlinear */
+    .qlinear_s8 = tk_qlinear_s8_neon,
+    .linear_f32 = tk_linear_f32_neon,
     /* sparse */
     .spmv = tk_spmv_neon,
     .spmm = tk_spmm_neon,
@@ -70,6 +83,9 @@ const tk_kernels tk_kernels_neondot = {
     .absmax_f32 = tk_absmax_f32_neondot,
     .quantize_s8 = tk_quantize_s8_neondot,
     .dequantize_s8 = tk_dequantize_s8_neondot,
+    /* qlinear */
+    .qlinear_s8 = tk_qlinear_s8_neondot,
+    .linear_f32 = tk_linear_f32_neondot,
     /* sparse (the dot-product extension adds nothing to fp32: NEON kernels) */
     .spmv = tk_spmv_neon,
     .spmm = tk_spmm_neon,

@@ -34,9 +34,35 @@ static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) {
   return vld1q_f32(x);
 #endif
 }
+static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+#if defined(__aarch64__)
 static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return vmaxq_f32(a, b); }
 static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return vminq_f32(a, b); }
-static inline tk_vf tk_vf_abs(tk_vf a) { return vabsq_f32(a); }
+static inline float tk_vf_hmax(tk_vf a) {
+  float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpmax_f32(m, m), 0);
+}
+#else
+/* armv7 NEON arithmetic flushes subnormal inputs to zero whatever FPSCR says,
+   so vmaxq_f32 would make max|x| of tiny inputs 0. Ordering the bit patterns
+   instead is exact: flipping the magnitude bits of negative floats turns
+   sign-magnitude into two's complement order (-0 < +0; a positive NaN is
+   above +inf). */
+static inline int32x4_t tk_vf_order_key(tk_vf a) {
+  int32x4_t i = vreinterpretq_s32_f32(a);
+  return veorq_s32(i, vandq_s32(vshrq_n_s32(i, 31), vdupq_n_s32(0x7fffffff)));
+}
+static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) {
+  return vbslq_f32(vcgtq_s32(tk_vf_order_key(a), tk_vf_order_key(b)), a, b);
+}
+static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) {
+  return vbslq_f32(vcltq_s32(tk_vf_order_key(a), tk_vf_order_key(b)), a, b);
+}
+static inline float tk_vf_hmax(tk_vf a) {
+  tk_vf m = tk_vf_max(a, vextq_f32(a, a, 2));
+  return vgetq_lane_f32(tk_vf_max(m, vextq_f32(m, m, 1)), 0);
+}
+#endif
 /* a * b + c: vmlaq_f32 (two roundings) on armv7, fused vfmaq_f32 on aarch64. */
 static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
 #if defined(__aarch64__)
@@ -44,10 +70,6 @@ static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) {
 #else
   return vmlaq_f32(c, a, b);
 #endif
-}
-static inline float tk_vf_hmax(tk_vf a) {
-  float32x2_t m = vpmax_f32(vget_low_f32(a), vget_high_f32(a));
-  return vget_lane_f32(vpmax_f32(m, m), 0);
 }
 static inline float tk_vf_hsum(tk_vf a) {
   float32x2_t s = vadd_f32(vget_low_f32(a), vget_high_f32(a));
@@ -87,6 +109,55 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return vcvtq_f32_s32(vmovl_s16(vget_low_s16(i16)));
 }
 
+/* ---- qlinear ---- */
+/* One k-group of the packed weights is 32 bytes: 8 output rows x 4 consecutive
+   k (qlinear/qlinear_kernels.h), loaded as two int8x16 of 4 rows each. The
+   activations stay int8 (tk_qx) and their 4 bytes are broadcast. */
+typedef int8_t tk_qx;
+typedef struct tk_q8w {
+  int8x16_t r0123, r4567;
+} tk_q8w;
+static inline tk_q8w tk_q8w_load(const int8_t *p) {
+  tk_q8w w = {vld1q_s8(p), vld1q_s8(p + 16)};
+  return w;
+}
+static inline int32x4_t tk_ql_bcast4(const tk_qx *x) {
+  int32_t x4;
+  memcpy(&x4, x, sizeof x4);
+  return vdupq_n_s32(x4);
+}
+static inline tk_vf tk_vf_load_s32(const int32_t *p) { return vcvtq_f32_s32(vld1q_s32(p)); }
+#ifndef TK_SIMD_NEONDOT_H /* simd/neondot.h supplies the SDOT accumulator */
+/* Without SDOT: vmull_s8 forms exact int16 products of 2 rows x 4 k, vpadalq_s16
+   adds adjacent pairs into int32 (always safe, see the int8 section), leaving per
+   row two partial sums (k0+k1, k2+k3) that vpadd adds once per tile. 4
+   accumulator registers per batch row: 2 rows of batch per step fit armv7's 16
+   q registers. */
+#define TK_QL_MR 2
+typedef struct tk_q8acc {
+  int32x4_t r01, r23, r45, r67;
+} tk_q8acc;
+static inline tk_q8acc tk_q8acc_zero(void) {
+  tk_q8acc a = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+  return a;
+}
+static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
+  int8x8_t xb = vget_low_s8(vreinterpretq_s8_s32(tk_ql_bcast4(x)));
+  a.r01 = vpadalq_s16(a.r01, vmull_s8(vget_low_s8(w.r0123), xb));
+  a.r23 = vpadalq_s16(a.r23, vmull_s8(vget_high_s8(w.r0123), xb));
+  a.r45 = vpadalq_s16(a.r45, vmull_s8(vget_low_s8(w.r4567), xb));
+  a.r67 = vpadalq_s16(a.r67, vmull_s8(vget_high_s8(w.r4567), xb));
+  return a;
+}
+static inline int32x4_t tk_ql_pairsum(int32x4_t a, int32x4_t b) {
+  return vcombine_s32(vpadd_s32(vget_low_s32(a), vget_high_s32(a)),
+                      vpadd_s32(vget_low_s32(b), vget_high_s32(b)));
+}
+static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
+  vst1q_s32(out, tk_ql_pairsum(a.r01, a.r23));
+  vst1q_s32(out + 4, tk_ql_pairsum(a.r45, a.r67));
+}
+#endif
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
    (see simd/scalar.h). NEON has no gather instruction: four lane loads. */

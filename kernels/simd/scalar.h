@@ -42,6 +42,31 @@ static inline void tk_vf_store_s8(int8_t *q, tk_vf v) { q[0] = (int8_t)(int32_t)
 /* TK_VF_WIDTH int8 -> fp32. */
 static inline tk_vf tk_vf_load_s8(const int8_t *q) { return (float)q[0]; }
 
+/* ---- qlinear ---- */
+/* One k-group of the packed weights is 8 output rows x 4 consecutive k
+   (qlinear/qlinear_kernels.h); an accumulator holds the int32 sums of the 8
+   rows for one batch row. Scalar: a plain array, the "load" keeps a pointer. */
+#define TK_QL_MR 1 /* batch rows per GEMM microkernel step */
+typedef int8_t tk_qx; /* element of the kernel's activation copy */
+typedef const int8_t *tk_q8w;
+typedef struct tk_q8acc {
+  int32_t r[8];
+} tk_q8acc;
+static inline tk_q8w tk_q8w_load(const int8_t *p) { return p; }
+static inline tk_q8acc tk_q8acc_zero(void) {
+  tk_q8acc a = {{0}};
+  return a;
+}
+/* acc[r] += sum_j w[r][j] * x[j] over the group's 4 k. */
+static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
+  for (int r = 0; r < 8; r++)
+    for (int j = 0; j < 4; j++) a.r[r] += (int32_t)w[4 * r + j] * (int32_t)x[j];
+  return a;
+}
+/* The 8 row sums, in row order. */
+static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) { memcpy(out, a.r, sizeof a.r); }
+/* TK_VF_WIDTH int32 -> fp32. */
+static inline tk_vf tk_vf_load_s32(const int32_t *p) { return (float)p[0]; }
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
    (one index serves the 4 consecutive values of a blocked row group; see

@@ -71,6 +71,66 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(w)));
 }
 
+/* ---- qlinear ---- */
+/* One k-group of the packed weights is 32 bytes: 8 output rows x 4 consecutive
+   k (qlinear/qlinear_kernels.h). pmovsxbw widens each quarter (2 rows x 4 k) to
+   int16; the kernels keep their activations as int16 (tk_qx), so one 64-bit
+   broadcast puts x[k..k+3] beside every row, and pmaddwd leaves per row two
+   int32 partial sums (k0+k1, k2+k3), added by phaddd once per tile. Exact for
+   every int8 input, as in the int8 section. 4 accumulator registers per batch
+   row: 2 rows of batch per step fit the 16 xmm registers. */
+#define TK_QL_MR 2
+typedef int16_t tk_qx;
+typedef struct tk_q8w {
+  __m128i r01, r23, r45, r67;
+} tk_q8w;
+/* GNU vectors of int32 for the accumulators, as in simd/avx2.h: the
+   loop-carried value in the add's own mode keeps GCC from spilling them. */
+typedef int32_t tk_ql_v4s32 __attribute__((vector_size(16)));
+typedef struct tk_q8acc {
+  tk_ql_v4s32 r01, r23, r45, r67;
+} tk_q8acc;
+static inline tk_ql_v4s32 tk_ql_as_v4s32(__m128i v) {
+  tk_ql_v4s32 r;
+  memcpy(&r, &v, sizeof r);
+  return r;
+}
+static inline __m128i tk_ql_as_m128i(tk_ql_v4s32 v) {
+  __m128i r;
+  memcpy(&r, &v, sizeof r);
+  return r;
+}
+static inline __m128i tk_load8_s8_as_s16(const int8_t *p) {
+  return _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p));
+}
+static inline tk_q8w tk_q8w_load(const int8_t *p) {
+  tk_q8w w = {tk_load8_s8_as_s16(p), tk_load8_s8_as_s16(p + 8), tk_load8_s8_as_s16(p + 16),
+              tk_load8_s8_as_s16(p + 24)};
+  return w;
+}
+static inline tk_q8acc tk_q8acc_zero(void) {
+  tk_q8acc a = {{0}, {0}, {0}, {0}};
+  return a;
+}
+static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
+  int64_t x4;
+  memcpy(&x4, x, sizeof x4);
+  __m128i xb = _mm_set1_epi64x(x4);
+  a.r01 += tk_ql_as_v4s32(_mm_madd_epi16(w.r01, xb));
+  a.r23 += tk_ql_as_v4s32(_mm_madd_epi16(w.r23, xb));
+  a.r45 += tk_ql_as_v4s32(_mm_madd_epi16(w.r45, xb));
+  a.r67 += tk_ql_as_v4s32(_mm_madd_epi16(w.r67, xb));
+  return a;
+}
+static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
+  _mm_storeu_si128((__m128i *)(void *)out,
+                   _mm_hadd_epi32(tk_ql_as_m128i(a.r01), tk_ql_as_m128i(a.r23)));
+  _mm_storeu_si128((__m128i *)(void *)(out + 4),
+                   _mm_hadd_epi32(tk_ql_as_m128i(a.r45), tk_ql_as_m128i(a.r67)));
+}
+static inline tk_vf tk_vf_load_s32(const int32_t *p) {
+  return _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
    (see simd/scalar.h). SSE has no gather instruction: four scalar loads (the

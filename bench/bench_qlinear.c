@@ -1,0 +1,135 @@
+/* qlinear benchmarks: int8 tk_qlinear_forward and fp32 tk_linear_f32 per variant, against OpenBLAS sgemv/sgemm, on the layer shapes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench_common.h"
+
+#ifdef TK_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+/* batch x out x in; batch 1 is a GEMV (memory bound: the weights stream once),
+   larger batches a GEMM (compute bound). */
+typedef struct shape {
+  size_t batch, out, in;
+  char name[32];
+} shape;
+static shape g_shapes[] = {{1, 1024, 1024, ""}, {1, 4096, 4096, ""}, {64, 1024, 1024, ""},
+                           {256, 4096, 1024, ""}};
+#define N_SHAPES (sizeof g_shapes / sizeof g_shapes[0])
+
+/* The inputs of the current shape, shared by consecutive rows (filling and
+   quantizing 16 Mi weights per repetition would take longer than timing them):
+   W [out][in], bias [out], x [batch][in], y [batch][out] and the int8 layer. */
+static const shape *g_cur;
+static float *g_w, *g_bias, *g_x, *g_y;
+static tk_qlinear *g_layer;
+
+static void inputs(const shape *s) {
+  if (g_cur == s) return;
+  tkb_free(g_w);
+  tkb_free(g_bias);
+  tkb_free(g_x);
+  tkb_free(g_y);
+  tk_qlinear_destroy(g_layer);
+  g_w = tkb_alloc(s->out * s->in * sizeof(float));
+  g_bias = tkb_alloc(s->out * sizeof(float));
+  g_x = tkb_alloc(s->batch * s->in * sizeof(float));
+  g_y = tkb_alloc(s->batch * s->out * sizeof(float));
+  tkb_fill_f32(g_w, s->out * s->in, 1, -1.0f, 1.0f);
+  tkb_fill_f32(g_bias, s->out, 2, -1.0f, 1.0f);
+  tkb_fill_f32(g_x, s->batch * s->in, 3, -4.0f, 4.0f);
+  g_layer = NULL;
+  if (tk_qlinear_create(g_w, s->out, s->in, g_bias, &g_layer) != TK_OK) {
+    fprintf(stderr, "bench_qlinear: tk_qlinear_create failed\n");
+    exit(1);
+  }
+  g_cur = s;
+}
+
+/* 2 ops per multiply-add. Bytes: the weights as the layer stores them, the
+   activations read and the outputs written; the weights alone decide the
+   memory level (pct_bw). "w_bytes" is the weights' own rate (GB/s of weights). */
+static void counters(gb_state *st, tk_isa isa, tkb_peak peak, const shape *s, double w_bytes,
+                     double x_elem_bytes) {
+  double ops = 2.0 * (double)s->batch * (double)s->out * (double)s->in;
+  double bytes = w_bytes + (double)(s->batch * s->in) * x_elem_bytes +
+                 (double)(s->batch * s->out) * sizeof(float);
+  tkb_counters_isa(st, isa, peak, ops, bytes, (size_t)w_bytes);
+  gb_counter(st, "w_bytes", w_bytes, GB_RATE_PER_ITER);
+}
+
+/* Public tk_qlinear_forward under the row's ISA: quantizing the activations,
+   the int8 GEMV/GEMM and the fp32 epilogue, all timed. */
+static void bm_qlinear(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const shape *s = tkb_user(st);
+  inputs(s);
+  const tk_qlinear *l = g_layer;
+  const float *x = g_x;
+  float *y = g_y;
+  GB_LOOP(st) {
+    tk_qlinear_forward(l, x, s->batch, y);
+    gb_escape(y);
+  }
+  counters(st, tkb_isa(st), TKB_PEAK_S8, s, (double)tk_qlinear_bytes(l), sizeof(float));
+}
+
+/* Public tk_linear_f32 under the row's ISA. */
+static void bm_linear_f32(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const shape *s = tkb_user(st);
+  inputs(s);
+  const float *w = g_w, *bias = g_bias, *x = g_x;
+  float *y = g_y;
+  GB_LOOP(st) {
+    tk_linear_f32(w, s->out, s->in, bias, x, s->batch, y);
+    gb_escape(y);
+  }
+  counters(st, tkb_isa(st), TKB_PEAK_F32, s, (double)(s->out * s->in * sizeof(float)),
+           sizeof(float));
+}
+
+#ifdef TK_HAVE_CBLAS
+/* OpenBLAS, one thread (tkb_main): y = x W^T (+ bias, copied in first, as a
+   layer must). Batch 1: sgemv on row-major W; else sgemm with W transposed. */
+static void bm_openblas(gb_state *st) {
+  const shape *s = gb_ctx(st);
+  inputs(s);
+  const float *w = g_w, *bias = g_bias, *x = g_x;
+  float *y = g_y;
+  const int n = (int)s->out, k = (int)s->in, m = (int)s->batch;
+  GB_LOOP(st) {
+    for (size_t b = 0; b < s->batch; b++) memcpy(y + b * s->out, bias, s->out * sizeof(float));
+    if (m == 1)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w, k, x, 1, 1.0f, y, 1);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k, w, k, 1.0f, y, n);
+    gb_escape(y);
+  }
+  counters(st, tk_isa_best(), TKB_PEAK_F32, s, (double)(s->out * s->in * sizeof(float)),
+           sizeof(float));
+}
+#endif
+
+int main(int argc, char **argv) {
+  for (size_t i = 0; i < N_SHAPES; i++) {
+    shape *s = &g_shapes[i];
+    snprintf(s->name, sizeof s->name, "%zux%zux%zu", s->batch, s->out, s->in);
+    char name[64];
+    TKB_FOR_EACH_ISA(isa) {
+      snprintf(name, sizeof name, "qlinear/%s", s->name);
+      gb_unit(tkb_register(name, isa, bm_qlinear, s), GB_US);
+    }
+    TKB_FOR_EACH_ISA(isa) {
+      snprintf(name, sizeof name, "linear_f32/%s", s->name);
+      gb_unit(tkb_register(name, isa, bm_linear_f32, s), GB_US);
+    }
+#ifdef TK_HAVE_CBLAS
+    snprintf(name, sizeof name, "openblas/%s/%s", s->batch == 1 ? "sgemv" : "sgemm", s->name);
+    gb_unit(gb_register(name, bm_openblas, s), GB_US);
+#endif
+  }
+  return tkb_main(argc, argv);
+}

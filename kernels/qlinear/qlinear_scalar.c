@@ -1,0 +1,6 @@
+/* qlinear kernels for scalar C (compiled without auto-vectorization: the baseline every ISA is compared to): the shared body over simd/scalar.h. */
+#include "simd/scalar.h"
+
+#include "qlinear/qlinear_kernels.h"
+
+#include "qlinear/qlinear_body.h"

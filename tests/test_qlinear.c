@@ -1,0 +1,499 @@
+/* qlinear and linear_f32: every variant against plain references (int32 part exact), accuracy, memory, bad input. */
+#include <float.h>
+#include <math.h>
+
+#include "qlinear/qlinear_kernels.h"
+#include "tk_test.h"
+
+/* ---- references ---- */
+
+/* The documented rule: scale = max|x| / 127 (1 when all zero), q = clamp(rne(x / scale)). */
+static float ref_quantize_row(const float *x, size_t n, int8_t *q) {
+  float m = 0.0f;
+  for (size_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+  float s = m == 0.0f ? 1.0f : m / 127.0f;
+  if (s == 0.0f) s = FLT_TRUE_MIN;
+  for (size_t i = 0; i < n; i++) {
+    float v = rintf(x[i] / s);
+    q[i] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : v);
+  }
+  return s;
+}
+
+typedef struct ref_q {
+  int8_t *wq, *xq;
+  float *ws, *xs;
+  int64_t *acc; /* [batch][out] */
+} ref_q;
+
+static ref_q ref_qlinear(const float *w, size_t out, size_t in, const float *x, size_t batch) {
+  ref_q r;
+  r.wq = malloc(out * in);
+  r.xq = malloc(batch * in + 1);
+  r.ws = malloc(out * sizeof(float));
+  r.xs = malloc(batch * sizeof(float) + 1);
+  r.acc = malloc(batch * out * sizeof(int64_t) + 1);
+  assert_true(r.wq && r.xq && r.ws && r.xs && r.acc);
+  for (size_t o = 0; o < out; o++) r.ws[o] = ref_quantize_row(w + o * in, in, r.wq + o * in);
+  for (size_t b = 0; b < batch; b++) r.xs[b] = ref_quantize_row(x + b * in, in, r.xq + b * in);
+  for (size_t b = 0; b < batch; b++)
+    for (size_t o = 0; o < out; o++) {
+      int64_t s = 0;
+      for (size_t k = 0; k < in; k++) s += (int64_t)r.wq[o * in + k] * r.xq[b * in + k];
+      r.acc[b * out + o] = s;
+    }
+  return r;
+}
+
+static void ref_free(ref_q *r) {
+  free(r->wq);
+  free(r->xq);
+  free(r->ws);
+  free(r->xs);
+  free(r->acc);
+}
+
+/* ---- shapes: every K, N and batch of the issue for every variant, without the full product ---- */
+
+typedef struct shape {
+  size_t batch, out, in;
+} shape;
+
+static const size_t Ks[] = {1, 7, 8, 31, 33, 64, 255, 4095};
+static const size_t Ns[] = {1, 3, 8, 17, 64, 1000};
+static const size_t Bs[] = {1, 2, 5, 64, 67};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static shape shapes[400];
+static size_t n_shapes;
+
+/* The small K against every (batch, N) pair; the large K against a few pairs
+   that still include every N and batch, the big ones apart. */
+static void build_shapes(void) {
+  n_shapes = 0;
+  for (size_t ki = 0; ki < COUNT(Ks); ki++) {
+    if (Ks[ki] <= 64) {
+      for (size_t bi = 0; bi < COUNT(Bs); bi++)
+        for (size_t ni = 0; ni < COUNT(Ns); ni++)
+          shapes[n_shapes++] = (shape){Bs[bi], Ns[ni], Ks[ki]};
+    } else {
+      const shape few[] = {{1, 1000, 0}, {2, 17, 0}, {5, 64, 0}, {64, 8, 0}, {67, 3, 0}, {1, 1, 0}};
+      for (size_t i = 0; i < COUNT(few); i++)
+        shapes[n_shapes++] = (shape){few[i].batch, few[i].out, Ks[ki]};
+    }
+  }
+}
+
+/* Weights and activations with the cases the issue names: random rows, all-zero
+   rows, rows with one huge value, and values that quantize to exactly +-127. */
+static void fill_case(tk_rng *r, float *a, size_t rows, size_t cols) {
+  for (size_t i = 0; i < rows; i++) {
+    float *row = a + i * cols;
+    size_t kind = i % 5;
+    for (size_t k = 0; k < cols; k++) row[k] = tk_rng_f32(r, -1.0f, 1.0f);
+    if (kind == 1 && rows > 1) {
+      for (size_t k = 0; k < cols; k++) row[k] = 0.0f;
+    } else if (kind == 2) {
+      row[tk_rng_next(r) % cols] = (tk_rng_next(r) & 1) ? 3.0e4f : -3.0e4f;
+    } else if (kind == 3) {
+      for (size_t k = 0; k < cols; k++) row[k] = (k & 1) ? -2.0f : 2.0f;
+    }
+  }
+}
+
+/* ---- qlinear ---- */
+
+/* y against the same quantized math in double: fp32 epilogue rounding only. */
+static void check_qlinear_output(const char *who, tk_isa isa, shape s, bool has_bias,
+                                 const float *bias, const ref_q *ref, const float *y) {
+  for (size_t b = 0; b < s.batch; b++)
+    for (size_t o = 0; o < s.out; o++) {
+      double p = (double)ref->acc[b * s.out + o] * (double)ref->ws[o] * (double)ref->xs[b];
+      double bo = has_bias ? (double)bias[o] : 0.0;
+      double want = p + bo;
+      double tol = 4.0 * FLT_EPSILON * (fabs(p) + fabs(bo)) + FLT_MIN;
+      double got = y[b * s.out + o];
+      if (!(fabs(got - want) <= tol)) {
+        print_error("%s %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = %.9g, want %.9g "
+                    "(acc %lld)\n",
+                    who, tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias, b,
+                    o, got, want, (long long)ref->acc[b * s.out + o]);
+        fail();
+      }
+    }
+}
+
+static void qlinear_every_variant_matches_quantized_reference(void **state) {
+  (void)state;
+  build_shapes();
+  tk_rng r = {0x5eed};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *k = tk_test_table(isa);
+    for (size_t si = 0; si < n_shapes; si++) {
+      shape s = shapes[si];
+      bool has_bias = si % 2 == 0;
+      float *w = malloc(s.out * s.in * sizeof(float));
+      float *x = malloc(s.batch * s.in * sizeof(float));
+      float *bias = malloc(s.out * sizeof(float));
+      float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+      assert_true(w && x && bias && y);
+      fill_case(&r, w, s.out, s.in);
+      fill_case(&r, x, s.batch, s.in);
+      for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+      tk_qlinear *l = NULL;
+      assert_int_equal(tk_qlinear_create(w, s.out, s.in, has_bias ? bias : NULL, &l), TK_OK);
+      for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
+      assert_int_equal(tk_qlinear_forward_with(k, l, x, s.batch, y), TK_OK);
+      assert_true(y[s.batch * s.out] == -77.0f); /* nothing past the output */
+      ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
+      check_qlinear_output("qlinear_s8", isa, s, has_bias, bias, &ref, y);
+      ref_free(&ref);
+      tk_qlinear_destroy(l);
+      free(w);
+      free(x);
+      free(bias);
+      free(y);
+    }
+  }
+}
+
+/* Integer weights and activations whose rows reach +-127 quantize with scale 1
+   to themselves, so y is the int32 accumulator converted to float: compared
+   bit for bit, including the largest sums (127 * 127 * in) and in at its limit. */
+static void qlinear_int32_part_exact_at_extremes(void **state) {
+  (void)state;
+  const size_t ins[] = {1, 5, 8, 33, 4095, TK_QLINEAR_MAX_IN};
+  tk_rng r = {42};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *k = tk_test_table(isa);
+    for (size_t ii = 0; ii < COUNT(ins); ii++) {
+      size_t in = ins[ii];
+      size_t out = in > 5000 ? 9 : 17, batch = in > 5000 ? 2 : 7;
+      float *w = malloc(out * in * sizeof(float)), *x = malloc(batch * in * sizeof(float));
+      float *y = malloc(batch * out * sizeof(float));
+      assert_true(w && x && y);
+      for (size_t o = 0; o < out; o++)
+        for (size_t i = 0; i < in; i++) {
+          float v;
+          switch (o % 4) {
+            case 0: v = 127.0f; break;
+            case 1: v = -127.0f; break;
+            case 2: v = (i & 1) ? -127.0f : 127.0f; break;
+            default: v = (float)(int)(tk_rng_next(&r) % 255) - 127.0f; break;
+          }
+          w[o * in + i] = v;
+        }
+      for (size_t b = 0; b < batch; b++)
+        for (size_t i = 0; i < in; i++)
+          x[b * in + i] = b % 3 == 0 ? 127.0f : b % 3 == 1 ? -127.0f
+                                              : (float)(int)(tk_rng_next(&r) % 255) - 127.0f;
+      /* Every row must reach +-127 for scale 1. */
+      for (size_t o = 0; o < out; o++) w[o * in] = 127.0f;
+      for (size_t b = 0; b < batch; b++) x[b * in] = -127.0f;
+      tk_qlinear *l = NULL;
+      assert_int_equal(tk_qlinear_create(w, out, in, NULL, &l), TK_OK);
+      assert_int_equal(tk_qlinear_forward_with(k, l, x, batch, y), TK_OK);
+      for (size_t b = 0; b < batch; b++)
+        for (size_t o = 0; o < out; o++) {
+          int64_t acc = 0;
+          for (size_t i = 0; i < in; i++) acc += (int64_t)w[o * in + i] * (int64_t)x[b * in + i];
+          float want = (float)acc;
+          if (memcmp(&want, &y[b * out + o], sizeof want) != 0) {
+            print_error("qlinear_s8 %s (%s) batch=%zu out=%zu in=%zu: y[%zu][%zu] = %.1f, want "
+                        "%lld\n",
+                        tk_isa_name(isa), tk_test_kind(isa), batch, out, in, b, o,
+                        (double)y[b * out + o], (long long)acc);
+            fail();
+          }
+        }
+      tk_qlinear_destroy(l);
+      free(w);
+      free(x);
+      free(y);
+    }
+  }
+}
+
+/* A compare, not fmax(): aarch64 GCC 12 crashes vectorizing an fmax reduction here. */
+static double max_abs(double m, float v) { return fabs(v) > m ? fabs(v) : m; }
+
+/* Against the fp32 product: |error| <= sum_k (|x_k| dw + |w_k| dx + dw dx) with
+   dw = ws / 2, dx = xs / 2 the rounding bounds of the row scales, plus the
+   epilogue rounding. */
+static void qlinear_accuracy_within_quantization_bound(void **state) {
+  (void)state;
+  tk_rng r = {77};
+  const shape ss[] = {{1, 64, 4095}, {5, 17, 255}, {67, 64, 64}, {3, 1000, 33}};
+  for (size_t si = 0; si < COUNT(ss); si++) {
+    shape s = ss[si];
+    float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
+    float *bias = malloc(s.out * sizeof(float)), *y = malloc(s.batch * s.out * sizeof(float));
+    assert_true(w && x && bias && y);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -1.0f, 1.0f);
+    tk_qlinear *l = NULL;
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, bias, &l), TK_OK);
+    assert_int_equal(tk_qlinear_forward(l, x, s.batch, y), TK_OK);
+    double worst = 0.0;
+    for (size_t b = 0; b < s.batch; b++) {
+      double xm = 0.0;
+      for (size_t i = 0; i < s.in; i++) xm = max_abs(xm, x[b * s.in + i]);
+      double dx = (xm == 0.0 ? 1.0 : xm / 127.0) / 2.0;
+      for (size_t o = 0; o < s.out; o++) {
+        double wm = 0.0, exact = bias[o], bound = 0.0, mag = fabs(bias[o]);
+        for (size_t i = 0; i < s.in; i++) wm = max_abs(wm, w[o * s.in + i]);
+        double dw = (wm == 0.0 ? 1.0 : wm / 127.0) / 2.0;
+        for (size_t i = 0; i < s.in; i++) {
+          double wi = w[o * s.in + i], xi = x[b * s.in + i];
+          exact += wi * xi;
+          mag += fabs(wi * xi);
+          bound += fabs(xi) * dw + fabs(wi) * dx + dw * dx;
+        }
+        double err = fabs((double)y[b * s.out + o] - exact);
+        double allowed = bound * 1.001 + 8.0 * FLT_EPSILON * (mag + bound) + FLT_MIN;
+        if (!(err <= allowed)) {
+          print_error("qlinear accuracy batch=%zu out=%zu in=%zu y[%zu][%zu]: err %g > bound %g\n",
+                      s.batch, s.out, s.in, b, o, err, allowed);
+          fail();
+        }
+        if (bound > 0.0) worst = fmax(worst, err / bound);
+      }
+    }
+    print_message("  accuracy batch=%zu out=%zu in=%zu: worst error %.3f of the bound\n", s.batch,
+                  s.out, s.in, worst);
+    tk_qlinear_destroy(l);
+    free(w);
+    free(x);
+    free(bias);
+    free(y);
+  }
+}
+
+/* The public function gives the same bits under every available ISA, and a
+   layer created under one ISA runs under any other (the layout is shared). */
+static void qlinear_public_same_result_under_every_available_isa(void **state) {
+  (void)state;
+  tk_rng r = {3};
+  const shape ss[] = {{1, 1000, 255}, {67, 17, 33}, {5, 64, 4095}};
+  tk_isa saved = tk_isa_active();
+  for (size_t si = 0; si < COUNT(ss); si++) {
+    shape s = ss[si];
+    float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
+    float *bias = malloc(s.out * sizeof(float));
+    float *y0 = malloc(s.batch * s.out * sizeof(float)), *y = malloc(s.batch * s.out * sizeof(float));
+    assert_true(w && x && bias && y0 && y);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -1.0f, 1.0f);
+    assert_int_equal(tk_isa_select(TK_ISA_SCALAR), TK_OK);
+    tk_qlinear *l = NULL;
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, bias, &l), TK_OK);
+    assert_int_equal(tk_qlinear_forward(l, x, s.batch, y0), TK_OK);
+    ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
+    check_qlinear_output("tk_qlinear_forward", TK_ISA_SCALAR, s, true, bias, &ref, y0);
+    ref_free(&ref);
+    for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
+      if (!tk_isa_available(isa)) continue;
+      assert_int_equal(tk_isa_select(isa), TK_OK);
+      assert_int_equal(tk_qlinear_forward(l, x, s.batch, y), TK_OK);
+      if (memcmp(y, y0, s.batch * s.out * sizeof(float)) != 0) {
+        print_error("tk_qlinear_forward under %s differs from scalar, batch=%zu out=%zu in=%zu\n",
+                    tk_isa_name(isa), s.batch, s.out, s.in);
+        fail();
+      }
+    }
+    tk_qlinear_destroy(l);
+    free(w);
+    free(x);
+    free(bias);
+    free(y0);
+    free(y);
+  }
+  assert_int_equal(tk_isa_select(saved), TK_OK);
+}
+
+static void qlinear_bytes_about_a_quarter_of_fp32(void **state) {
+  (void)state;
+  const size_t out = 1000, in = 4095;
+  float *w = calloc(out * in, sizeof(float));
+  assert_non_null(w);
+  tk_qlinear *l = NULL;
+  assert_int_equal(tk_qlinear_create(w, out, in, NULL, &l), TK_OK);
+  size_t bytes = tk_qlinear_bytes(l), fp32 = out * in * sizeof(float);
+  print_message("  tk_qlinear_bytes %zu = %.4f of the fp32 weights\n", bytes,
+                (double)bytes / (double)fp32);
+  assert_true(bytes >= out * in);
+  assert_true(bytes <= fp32 / 4 + fp32 / 100);
+  tk_qlinear_destroy(l);
+  assert_int_equal(tk_qlinear_bytes(NULL), 0);
+  tk_qlinear_destroy(NULL);
+  free(w);
+}
+
+static void qlinear_bad_input_returns_status_and_writes_nothing(void **state) {
+  (void)state;
+  float w[6] = {1, 2, 3, 4, 5, 6}, bias[3] = {1, 1, 1}, x[4] = {1, -1, 2, -2};
+  tk_qlinear *const sentinel = (tk_qlinear *)(void *)&w[0];
+  tk_qlinear *l = sentinel;
+  assert_int_equal(tk_qlinear_create(NULL, 3, 2, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create(w, 3, 2, NULL, NULL), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create(w, 0, 2, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create(w, 3, 0, NULL, &l), TK_ERR_ARG);
+  /* Sizes are checked before anything is read. */
+  assert_int_equal(tk_qlinear_create(w, 3, TK_QLINEAR_MAX_IN + 1, NULL, &l), TK_ERR_OVERFLOW);
+  assert_int_equal(tk_qlinear_create(w, SIZE_MAX / 2 + 1, 2, NULL, &l), TK_ERR_OVERFLOW);
+  assert_int_equal(tk_qlinear_create(w, SIZE_MAX, 1, NULL, &l), TK_ERR_OVERFLOW);
+  const float bad[] = {NAN, INFINITY, -INFINITY};
+  for (size_t bi = 0; bi < 3; bi++)
+    for (size_t pos = 0; pos < 6; pos++) {
+      float wb[6];
+      memcpy(wb, w, sizeof wb);
+      wb[pos] = bad[bi];
+      assert_int_equal(tk_qlinear_create(wb, 3, 2, bias, &l), TK_ERR_ARG);
+      if (pos < 3) {
+        float bb[3] = {1, 1, 1};
+        bb[pos] = bad[bi];
+        assert_int_equal(tk_qlinear_create(w, 3, 2, bb, &l), TK_ERR_ARG);
+      }
+    }
+  assert_ptr_equal(l, sentinel);
+
+  assert_int_equal(tk_qlinear_create(w, 3, 2, bias, &l), TK_OK);
+  float y[7];
+  for (size_t i = 0; i < 7; i++) y[i] = -5.0f;
+  assert_int_equal(tk_qlinear_forward(NULL, x, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_forward(l, NULL, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_forward(l, x, 2, NULL), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_forward(l, x, SIZE_MAX / 2 + 1, y), TK_ERR_OVERFLOW);
+  assert_int_equal(tk_qlinear_forward(l, x, SIZE_MAX, y), TK_ERR_OVERFLOW);
+  TK_FOR_EACH_VARIANT(isa) {
+    for (size_t bi = 0; bi < 3; bi++)
+      for (size_t pos = 0; pos < 4; pos++) {
+        float xb[4];
+        memcpy(xb, x, sizeof xb);
+        xb[pos] = bad[bi];
+        assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, xb, 2, y), TK_ERR_ARG);
+      }
+  }
+  for (size_t i = 0; i < 7; i++) assert_true(y[i] == -5.0f);
+  /* batch 0: nothing to do, NULL arrays accepted. */
+  assert_int_equal(tk_qlinear_forward(l, NULL, 0, NULL), TK_OK);
+  assert_int_equal(tk_qlinear_forward(l, x, 2, y), TK_OK);
+  assert_true(y[6] == -5.0f);
+  tk_qlinear_destroy(l);
+
+  for (size_t i = 0; i < 7; i++) y[i] = -5.0f;
+  assert_int_equal(tk_linear_f32(NULL, 3, 2, bias, x, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, 3, 2, bias, NULL, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, 3, 2, bias, x, 2, NULL), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, 0, 2, bias, x, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, 3, 0, bias, x, 2, y), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, SIZE_MAX / 2 + 1, 2, bias, x, 2, y), TK_ERR_OVERFLOW);
+  assert_int_equal(tk_linear_f32(w, 3, 2, bias, x, SIZE_MAX / 2 + 1, y), TK_ERR_OVERFLOW);
+  assert_int_equal(tk_linear_f32(w, 2, 3, bias, x, SIZE_MAX / 2 + 1, y), TK_ERR_OVERFLOW);
+  for (size_t i = 0; i < 7; i++) assert_true(y[i] == -5.0f);
+  assert_int_equal(tk_linear_f32(w, 3, 2, bias, NULL, 0, NULL), TK_OK);
+}
+
+/* ---- linear_f32 ---- */
+
+static void linear_f32_every_variant_matches_reference(void **state) {
+  (void)state;
+  build_shapes();
+  tk_rng r = {0xf32};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *k = tk_test_table(isa);
+    for (size_t si = 0; si < n_shapes; si++) {
+      shape s = shapes[si];
+      bool has_bias = si % 2 == 1;
+      float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
+      float *bias = malloc(s.out * sizeof(float));
+      float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+      assert_true(w && x && bias && y);
+      fill_case(&r, w, s.out, s.in);
+      fill_case(&r, x, s.batch, s.in);
+      for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+      for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
+      assert_int_equal(tk_linear_f32_with(k, w, s.out, s.in, has_bias ? bias : NULL, x, s.batch, y),
+                       TK_OK);
+      assert_true(y[s.batch * s.out] == -77.0f);
+      for (size_t b = 0; b < s.batch; b++)
+        for (size_t o = 0; o < s.out; o++) {
+          double want = has_bias ? bias[o] : 0.0, mag = fabs(want);
+          for (size_t i = 0; i < s.in; i++) {
+            double p = (double)w[o * s.in + i] * (double)x[b * s.in + i];
+            want += p;
+            mag += fabs(p);
+          }
+          double tol = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
+          double got = y[b * s.out + o];
+          if (!(fabs(got - want) <= tol)) {
+            print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
+                        "%.9g, want %.9g\n",
+                        tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias, b, o,
+                        got, want);
+            fail();
+          }
+        }
+      free(w);
+      free(x);
+      free(bias);
+      free(y);
+    }
+  }
+}
+
+/* Inputs are not scanned: a NaN in one x row gives NaNs in that row only, as in BLAS. */
+static void linear_f32_nonfinite_propagates_like_blas(void **state) {
+  (void)state;
+  enum { B = 5, N = 9, K = 37 };
+  float w[N * K], x[B * K], y[B * N];
+  tk_rng r = {11};
+  for (size_t i = 0; i < N * K; i++) w[i] = tk_rng_f32(&r, -1.0f, 1.0f);
+  for (size_t i = 0; i < B * K; i++) x[i] = tk_rng_f32(&r, -1.0f, 1.0f);
+  x[3 * K + 20] = NAN;
+  TK_FOR_EACH_VARIANT(isa) {
+    assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, N, K, NULL, x, B, y), TK_OK);
+    for (size_t b = 0; b < B; b++)
+      for (size_t o = 0; o < N; o++) assert_true(isnan(y[b * N + o]) == (b == 3));
+  }
+}
+
+static void linear_f32_public_under_every_available_isa(void **state) {
+  (void)state;
+  enum { B = 6, N = 19, K = 70 };
+  float w[N * K], x[B * K], bias[N], y[B * N];
+  tk_rng r = {12};
+  for (size_t i = 0; i < N * K; i++) w[i] = tk_rng_f32(&r, -1.0f, 1.0f);
+  for (size_t i = 0; i < B * K; i++) x[i] = tk_rng_f32(&r, -1.0f, 1.0f);
+  for (size_t i = 0; i < N; i++) bias[i] = tk_rng_f32(&r, -1.0f, 1.0f);
+  tk_isa saved = tk_isa_active();
+  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
+    if (!tk_isa_available(isa)) continue;
+    assert_int_equal(tk_isa_select(isa), TK_OK);
+    assert_int_equal(tk_linear_f32(w, N, K, bias, x, B, y), TK_OK);
+    for (size_t b = 0; b < B; b++)
+      for (size_t o = 0; o < N; o++) {
+        double want = bias[o];
+        for (size_t i = 0; i < K; i++) want += (double)w[o * K + i] * x[b * K + i];
+        assert_true(fabs(y[b * N + o] - want) <= 1e-4);
+      }
+  }
+  assert_int_equal(tk_isa_select(saved), TK_OK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(qlinear_every_variant_matches_quantized_reference),
+      cmocka_unit_test(qlinear_int32_part_exact_at_extremes),
+      cmocka_unit_test(qlinear_accuracy_within_quantization_bound),
+      cmocka_unit_test(qlinear_public_same_result_under_every_available_isa),
+      cmocka_unit_test(qlinear_bytes_about_a_quarter_of_fp32),
+      cmocka_unit_test(qlinear_bad_input_returns_status_and_writes_nothing),
+      cmocka_unit_test(linear_f32_every_variant_matches_reference),
+      cmocka_unit_test(linear_f32_nonfinite_propagates_like_blas),
+      cmocka_unit_test(linear_f32_public_under_every_available_isa),
+  };
+  return cmocka_run_group_tests_name("qlinear", tests, NULL, NULL);
+}
