@@ -173,7 +173,7 @@ static double median(const problem *p, int who, size_t si, double *lo, double *h
 
 /* The sweep point where time `base` is first reached, interpolated linearly
    in the speedup between the two sweep points around it. */
-static void break_even(const problem *p, tk_isa isa, double base, const char *what) {
+static void break_even(FILE *f, const problem *p, tk_isa isa, double base, const char *what) {
   if (base <= 0.0) return;
   int prev_pct = -1;
   double prev_r = 0.0;
@@ -183,9 +183,9 @@ static void break_even(const problem *p, tk_isa isa, double base, const char *wh
     double r = base / t;
     if (r >= 1.0) {
       if (prev_pct < 0)
-        printf("  break-even sparsity vs %s: at or below %d%%\n", what, p->pct[si]);
+        fprintf(f, "  break-even sparsity vs %s: at or below %d%%\n", what, p->pct[si]);
       else
-        printf("  break-even sparsity vs %s: ~%.0f%% (between %d%% and %d%%)\n", what,
+        fprintf(f, "  break-even sparsity vs %s: ~%.0f%% (between %d%% and %d%%)\n", what,
                prev_pct + (p->pct[si] - prev_pct) * (1.0 - prev_r) / (r - prev_r), prev_pct,
                p->pct[si]);
       return;
@@ -193,13 +193,13 @@ static void break_even(const problem *p, tk_isa isa, double base, const char *wh
     prev_pct = p->pct[si];
     prev_r = r;
   }
-  printf("  break-even sparsity vs %s: above %d%%\n", what, prev_pct);
+  fprintf(f, "  break-even sparsity vs %s: above %d%%\n", what, prev_pct);
 }
 
 /* After the runs: per variant, the medians, the speedups over OpenBLAS and
    over tk_linear_f32 of the same ISA, the issue's targets, and the break-even
    sparsities. */
-static void summary(const problem *p) {
+static void summary(FILE *f, const problem *p) {
   double base = median(p, BASELINE, 0, NULL, NULL);
   for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
     if (!p->reps[isa][0] && !p->reps[isa][p->n_pct - 1]) continue;
@@ -207,9 +207,9 @@ static void summary(const problem *p) {
     char shape[48];
     int len = snprintf(shape, sizeof shape, "%zux%zu", p->rows, p->cols);
     if (p->n) snprintf(shape + len, sizeof shape - (size_t)len, " n=%zu", p->n);
-    printf("\n%s %s, %s, one thread; OpenBLAS %.3f ms, tk_linear_f32 (%s) %.3f ms\n", p->name,
+    fprintf(f, "\n%s %s, %s, one thread; OpenBLAS %.3f ms, tk_linear_f32 (%s) %.3f ms\n", p->name,
            shape, tk_isa_name(isa), base * 1e3, tk_isa_name(isa), lin * 1e3);
-    printf("  sparsity  time ms (min-max)          vs OpenBLAS  vs tk_linear_f32  target\n");
+    fprintf(f, "  sparsity  time ms (min-max)          vs OpenBLAS  vs tk_linear_f32  target\n");
     for (size_t si = 0; si < p->n_pct; si++) {
       double lo = 0, hi = 0, t = median(p, isa, si, &lo, &hi);
       if (t <= 0.0) continue;
@@ -220,11 +220,11 @@ static void summary(const problem *p) {
           snprintf(tgt, sizeof tgt, ">= %.0fx: %s", p->targets[k].ratio,
                    r >= p->targets[k].ratio ? "met" : "NOT met");
       }
-      printf("  %5d%%   %8.3f (%.3f-%.3f)   %9.2fx  %14.2fx   %s\n", p->pct[si], t * 1e3,
+      fprintf(f, "  %5d%%   %8.3f (%.3f-%.3f)   %9.2fx  %14.2fx   %s\n", p->pct[si], t * 1e3,
              lo * 1e3, hi * 1e3, r, lin > 0.0 ? lin / t : 0.0, tgt);
     }
-    break_even(p, isa, base, "OpenBLAS");
-    break_even(p, isa, lin, "tk_linear_f32");
+    break_even(f, p, isa, base, "OpenBLAS");
+    break_even(f, p, isa, lin, "tk_linear_f32");
   }
 }
 
@@ -244,15 +244,25 @@ static void register_problem(problem *p) {
   }
 }
 
+/* The summary goes to stdout after the console report, to stderr when stdout
+   carries JSON or CSV (--benchmark_format or BENCHMARK_FORMAT). */
+static FILE *summary_stream(int argc, char **argv) {
+  const char *fmt = getenv("BENCHMARK_FORMAT");
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], "--benchmark_format=", 19) == 0) fmt = argv[i] + 19;
+  return fmt && strcmp(fmt, "console") != 0 ? stderr : stdout;
+}
+
 int main(int argc, char **argv) {
   register_problem(&spmv);
   register_problem(&spmm);
   int rc = tkb_main(argc, argv);
   if (rc == 0 && !gb_listing_only(argc, argv)) {
-    printf("\nSummary: medians of the repetitions above, all measured in this run (the\n"
-           "thread's CPU time); 0%% is the unpruned matrix in the sparse format\n");
-    summary(&spmv);
-    summary(&spmm);
+    FILE *f = summary_stream(argc, argv);
+    fprintf(f, "\nSummary: medians of the repetitions above, all measured in this run (the\n"
+            "thread's CPU time); 0%% is the unpruned matrix in the sparse format\n");
+    summary(f, &spmv);
+    summary(f, &spmm);
   }
   return rc;
 }
