@@ -1,5 +1,6 @@
 /* Which ISA has which kernel: the one list. Each ISA's library compiles this file with -DTK_TABLE_<ISA>. */
 #include "dispatch/kernels.h"
+#include "attention/attention_kernels.h"
 #include "int8/int8_kernels.h"
 
 /* A row that names another ISA's kernel (usually _scalar) means that ISA has no
@@ -13,6 +14,11 @@ const tk_kernels tk_kernels_scalar = {
     .absmax_f32 = tk_absmax_f32_scalar,
     .quantize_s8 = tk_quantize_s8_scalar,
     .dequantize_s8 = tk_dequantize_s8_scalar,
+    /* attention */
+    .attend_f32 = tk_attend_f32_scalar,
+    .attend_f16 = tk_attend_f16_scalar,
+    .attend_s8 = tk_attend_s8_scalar,
+    .f32_to_f16 = tk_f32_to_f16_scalar,
 };
 #endif
 
@@ -24,6 +30,11 @@ const tk_kernels tk_kernels_sse41 = {
     .absmax_f32 = tk_absmax_f32_sse41,
     .quantize_s8 = tk_quantize_s8_sse41,
     .dequantize_s8 = tk_dequantize_s8_sse41,
+    /* attention */
+    .attend_f32 = tk_attend_f32_sse41,
+    .attend_f16 = tk_attend_f16_sse41,
+    .attend_s8 = tk_attend_s8_sse41,
+    .f32_to_f16 = tk_f32_to_f16_sse41,
 };
 #endif
 
@@ -35,6 +46,11 @@ const tk_kernels tk_kernels_avx2 = {
     .absmax_f32 = tk_absmax_f32_avx2,
     .quantize_s8 = tk_quantize_s8_avx2,
     .dequantize_s8 = tk_dequantize_s8_avx2,
+    /* attention */
+    .attend_f32 = tk_attend_f32_avx2,
+    .attend_f16 = tk_attend_f16_avx2,
+    .attend_s8 = tk_attend_s8_avx2,
+    .f32_to_f16 = tk_f32_to_f16_avx2,
 };
 #endif
 
@@ -46,6 +62,11 @@ const tk_kernels tk_kernels_neon = {
     .absmax_f32 = tk_absmax_f32_neon,
     .quantize_s8 = tk_quantize_s8_neon,
     .dequantize_s8 = tk_dequantize_s8_neon,
+    /* attention */
+    .attend_f32 = tk_attend_f32_neon,
+    .attend_f16 = tk_attend_f16_neon,
+    .attend_s8 = tk_attend_s8_neon,
+    .f32_to_f16 = tk_f32_to_f16_neon,
 };
 #endif
 
@@ -57,5 +78,10 @@ const tk_kernels tk_kernels_neondot = {
     .absmax_f32 = tk_absmax_f32_neondot,
     .quantize_s8 = tk_quantize_s8_neondot,
     .dequantize_s8 = tk_dequantize_s8_neondot,
+    /* attention (no int8 dot step: the NEON kernels) */
+    .attend_f32 = tk_attend_f32_neon,
+    .attend_f16 = tk_attend_f16_neon,
+    .attend_s8 = tk_attend_s8_neon,
+    .f32_to_f16 = tk_f32_to_f16_neon,
 };
 #endif

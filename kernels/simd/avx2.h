@@ -73,4 +73,20 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)q)));
 }
 
+/* ---- attention ---- */
+#include <simde/x86/f16c.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+}
+/* F16C: 8 halves <-> 8 fp32 in one instruction; the immediate asks for round
+   to nearest even whatever MXCSR says, so the bits match the other ISAs. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  _mm_storeu_si128((__m128i *)(void *)p,
+                   _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 #endif

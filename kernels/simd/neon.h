@@ -87,4 +87,35 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return vcvtq_f32_s32(vmovl_s16(vget_low_s16(i16)));
 }
 
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+}
+/* aarch64 converts halves in hardware (fcvtl / fcvtn, round to nearest even).
+   armv7 with plain -mfpu=neon has no conversion: 4 halves -> fp32 exactly with
+   the integer trick of simd/scalar.h, fp32 -> half through SIMDe's portable
+   round-to-nearest-even conversion, one lane at a time. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+#if defined(__aarch64__)
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+#else
+  uint32x4_t h = vmovl_u16(vld1_u16(p));
+  uint32x4_t mag = vshlq_n_u32(vandq_u32(h, vdupq_n_u32(0x7fff)), 13);
+  uint32x4_t sign = vshlq_n_u32(vandq_u32(h, vdupq_n_u32(0x8000)), 16);
+  float32x4_t f = vmulq_f32(vreinterpretq_f32_u32(mag), vdupq_n_f32(0x1p112f));
+  return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(f), sign));
+#endif
+}
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+#if defined(__aarch64__)
+  vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v)));
+#else
+  float x[4];
+  vst1q_f32(x, v);
+  for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
+#endif
+}
+
 #endif

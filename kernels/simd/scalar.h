@@ -42,4 +42,36 @@ static inline void tk_vf_store_s8(int8_t *q, tk_vf v) { q[0] = (int8_t)(int32_t)
 /* TK_VF_WIDTH int8 -> fp32. */
 static inline tk_vf tk_vf_load_s8(const int8_t *q) { return (float)q[0]; }
 
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* t = n + TK_EXP2_MAGIC for an integer n in [-127, 0] (set by the add that
+   rounded it) holds 127 + n in its low mantissa bits: shifting them into the
+   exponent field gives 2^n, and +0.0 exactly for n = -127. */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  uint32_t b;
+  memcpy(&b, &t, sizeof b);
+  b <<= 23;
+  memcpy(&t, &b, sizeof t);
+  return t;
+}
+/* f16 bits -> fp32, exact for every finite half: the 15 magnitude bits moved to
+   fp32's position read as a number 2^112 too small (subnormal halves become
+   fp32 subnormals with the same digits), so one multiply by 2^112 fixes it. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  uint32_t mag = (uint32_t)(p[0] & 0x7fffu) << 13, sign = (uint32_t)(p[0] & 0x8000u) << 16;
+  float f;
+  memcpy(&f, &mag, sizeof f);
+  f *= 0x1p112f;
+  uint32_t b;
+  memcpy(&b, &f, sizeof b);
+  b |= sign;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+/* fp32 -> f16 bits, round to nearest even (SIMDe's portable conversion, or the
+   compiler's when it has a half type); the caller has clamped v to +-65504. */
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
+}
+
 #endif

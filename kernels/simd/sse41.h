@@ -71,4 +71,29 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
   return _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(w)));
 }
 
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(t), 23));
+}
+/* No F16C before AVX: 4 halves -> fp32 exactly with the integer trick of
+   simd/scalar.h (magnitude bits shifted into place, times 2^112, sign or-ed). */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  int64_t w;
+  memcpy(&w, p, sizeof w);
+  __m128i h = _mm_cvtepu16_epi32(_mm_cvtsi64_si128(w));
+  __m128i mag = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7fff)), 13);
+  __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
+  __m128 f = _mm_mul_ps(_mm_castsi128_ps(mag), _mm_set1_ps(0x1p112f));
+  return _mm_or_ps(f, _mm_castsi128_ps(sign));
+}
+/* fp32 -> f16 bits, round to nearest even, one lane at a time through SIMDe's
+   portable conversion (the bits F16C would give); v is clamped to +-65504. */
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  float x[4];
+  _mm_storeu_ps(x, v);
+  for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
+}
+
 #endif
