@@ -476,6 +476,59 @@ static void f32_to_f16_rounds_to_nearest_even_and_saturates(void **state) {
   free(h);
 }
 
+/* The value of a finite half, in double. */
+static double half_value(uint16_t h) {
+  const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const double x = e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
+  return (h & 0x8000) ? -x : x;
+}
+
+/* With one position the softmax weight is exactly 1, so tk_attend returns the
+   stored V row bit for bit: f32 as given, every f16 pattern (subnormal halves
+   included) decoded exactly, s8 as q * scale. */
+static void single_position_returns_stored_v_exactly(void **state) {
+  (void)state;
+  enum { D = 1021, NH = 2 };
+  tk_rng r = {23};
+  float *k = xmalloc(D * sizeof(float)), *v = xmalloc(D * sizeof(float));
+  float *q = xmalloc(NH * D * sizeof(float)), *out = xmalloc(NH * D * sizeof(float));
+  float *want = xmalloc(D * sizeof(float));
+  int8_t *q8 = xmalloc(D);
+  fill(&r, k, D, -1.0f, 1.0f);
+  fill(&r, q, NH * D, -1.0f, 1.0f);
+  const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *kt = tk_test_table(isa);
+    for (size_t ti = 0; ti < 3; ti++) {
+      for (size_t e = 0; e < D; e++) {
+        /* Half patterns: all 1024 subnormals and zero, then normals up to 65504. */
+        uint16_t h = (uint16_t)(e < 1024 ? e : (e * 61) % 0x7c00);
+        v[e] = (float)half_value((uint16_t)(h | (e % 2 ? 0x8000 : 0)));
+        want[e] = v[e];
+      }
+      if (dts[ti] == TK_DTYPE_S8) {
+        float scale;
+        assert_int_equal(tk_quantize_s8(v, D, q8, &scale), TK_OK);
+        for (size_t e = 0; e < D; e++) want[e] = (float)q8[e] * scale;
+      }
+      shape sh = {dts[ti], 1, NH, D, 3, false};
+      tk_kv_cache *c = cache_new(&sh);
+      assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 1), TK_OK);
+      assert_int_equal(tk_attend_with(kt, c, q, 1, NH, out), TK_OK);
+      for (size_t h = 0; h < NH; h++)
+        for (size_t e = 0; e < D; e++)
+          if (memcmp(&out[h * D + e], &want[e], sizeof(float))) {
+            print_error("tk_attend %s (%s) %s one position: element %zu got %a want %a\n",
+                        tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]), e,
+                        (double)out[h * D + e], (double)want[e]);
+            fail();
+          }
+      tk_kv_cache_destroy(c);
+    }
+  }
+  free(k), free(v), free(q), free(out), free(want), free(q8);
+}
+
 /* s8 storage: each (position, kv head) row is tk_quantize_s8 of the input row. */
 static void s8_storage_is_per_row_symmetric_quantization(void **state) {
   (void)state;
@@ -812,6 +865,7 @@ int main(void) {
       cmocka_unit_test(attention_f32_matches_reference),
       cmocka_unit_test(appends_give_same_cache_on_every_variant),
       cmocka_unit_test(f32_to_f16_rounds_to_nearest_even_and_saturates),
+      cmocka_unit_test(single_position_returns_stored_v_exactly),
       cmocka_unit_test(s8_storage_is_per_row_symmetric_quantization),
       cmocka_unit_test(huge_logits_and_values_stay_finite),
       cmocka_unit_test(bad_create_arguments),

@@ -86,7 +86,7 @@ static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
 }
 static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   _mm_storeu_si128((__m128i *)(void *)p,
-                   _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+                   _mm256_cvtps_ph(v, SIMDE_MM_FROUND_TO_NEAREST_INT | SIMDE_MM_FROUND_NO_EXC));
 }
 
 #endif

@@ -94,18 +94,22 @@ static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
   return vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
 }
 /* aarch64 converts halves in hardware (fcvtl / fcvtn, round to nearest even).
-   armv7 with plain -mfpu=neon has no conversion: 4 halves -> fp32 exactly with
-   the integer trick of simd/scalar.h, fp32 -> half through SIMDe's portable
-   round-to-nearest-even conversion, one lane at a time. */
+   armv7 with plain -mfpu=neon has no conversion: 4 halves -> fp32 exactly as
+   in simd/scalar.h (normal: bits moved and exponent rebiased; subnormal:
+   mantissa times 2^-24, no subnormal arithmetic, which armv7 NEON flushes);
+   fp32 -> half through SIMDe's portable round-to-nearest-even conversion
+   (scalar VFP code, which does not flush), one lane at a time. */
 static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
 #if defined(__aarch64__)
   return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 #else
   uint32x4_t h = vmovl_u16(vld1_u16(p));
-  uint32x4_t mag = vshlq_n_u32(vandq_u32(h, vdupq_n_u32(0x7fff)), 13);
+  uint32x4_t mag = vandq_u32(h, vdupq_n_u32(0x7fff));
+  uint32x4_t normal = vaddq_u32(vshlq_n_u32(mag, 13), vdupq_n_u32(112u << 23));
+  float32x4_t sub = vmulq_f32(vcvtq_f32_u32(mag), vdupq_n_f32(0x1p-24f));
+  uint32x4_t f = vbslq_u32(vcltq_u32(mag, vdupq_n_u32(0x400)), vreinterpretq_u32_f32(sub), normal);
   uint32x4_t sign = vshlq_n_u32(vandq_u32(h, vdupq_n_u32(0x8000)), 16);
-  float32x4_t f = vmulq_f32(vreinterpretq_f32_u32(mag), vdupq_n_f32(0x1p112f));
-  return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(f), sign));
+  return vreinterpretq_f32_u32(vorrq_u32(f, sign));
 #endif
 }
 static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {

@@ -54,19 +54,20 @@ static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
   memcpy(&t, &b, sizeof t);
   return t;
 }
-/* f16 bits -> fp32, exact for every finite half: the 15 magnitude bits moved to
-   fp32's position read as a number 2^112 too small (subnormal halves become
-   fp32 subnormals with the same digits), so one multiply by 2^112 fixes it. */
+/* f16 bits -> fp32, exact for every finite half and without subnormal
+   arithmetic (so also under flush-to-zero, as armv7 NEON always is): a normal
+   half is its bits moved to fp32's place plus the exponent bias difference
+   (127 - 15 = 112); a subnormal half is its integer mantissa times 2^-24. */
 static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
-  uint32_t mag = (uint32_t)(p[0] & 0x7fffu) << 13, sign = (uint32_t)(p[0] & 0x8000u) << 16;
+  const uint32_t mag = p[0] & 0x7fffu;
   float f;
-  memcpy(&f, &mag, sizeof f);
-  f *= 0x1p112f;
-  uint32_t b;
-  memcpy(&b, &f, sizeof b);
-  b |= sign;
-  memcpy(&f, &b, sizeof f);
-  return f;
+  if (mag < 0x400u) {
+    f = (float)mag * 0x1p-24f;
+  } else {
+    const uint32_t b = (mag << 13) + (112u << 23);
+    memcpy(&f, &b, sizeof f);
+  }
+  return (p[0] & 0x8000u) ? -f : f;
 }
 /* fp32 -> f16 bits, round to nearest even (SIMDe's portable conversion, or the
    compiler's when it has a half type); the caller has clamped v to +-65504. */

@@ -77,15 +77,18 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
 static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
   return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(t), 23));
 }
-/* No F16C before AVX: 4 halves -> fp32 exactly with the integer trick of
-   simd/scalar.h (magnitude bits shifted into place, times 2^112, sign or-ed). */
+/* No F16C before AVX: 4 halves -> fp32 exactly as in simd/scalar.h (normal:
+   bits moved and exponent rebiased; subnormal: mantissa times 2^-24). */
 static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
   int64_t w;
   memcpy(&w, p, sizeof w);
   __m128i h = _mm_cvtepu16_epi32(_mm_cvtsi64_si128(w));
-  __m128i mag = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7fff)), 13);
+  __m128i mag = _mm_and_si128(h, _mm_set1_epi32(0x7fff));
+  __m128i normal = _mm_add_epi32(_mm_slli_epi32(mag, 13), _mm_set1_epi32(112 << 23));
+  __m128 sub = _mm_mul_ps(_mm_cvtepi32_ps(mag), _mm_set1_ps(0x1p-24f));
+  __m128 is_sub = _mm_castsi128_ps(_mm_cmplt_epi32(mag, _mm_set1_epi32(0x400)));
+  __m128 f = _mm_blendv_ps(_mm_castsi128_ps(normal), sub, is_sub);
   __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
-  __m128 f = _mm_mul_ps(_mm_castsi128_ps(mag), _mm_set1_ps(0x1p112f));
   return _mm_or_ps(f, _mm_castsi128_ps(sign));
 }
 /* fp32 -> f16 bits, round to nearest even, one lane at a time through SIMDe's
