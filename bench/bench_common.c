@@ -1,0 +1,350 @@
+/* What every tinykern bench binary shares: variant registration, buffers, measured rooflines, counters, main. */
+#include "bench/bench_common.h"
+
+#include <cpuinfo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/roofline.h"
+
+#ifdef TK_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+/* ---- variants ---- */
+
+/* What tkb_register hands to the shim as the run's context; lives as long as
+   the process, like the registration itself. */
+typedef struct tkb_reg {
+  tk_isa isa;
+  const void *user;
+} tkb_reg;
+
+gb_bench *tkb_register(const char *name, tk_isa isa, gb_fn fn, const void *user) {
+  char full[256];
+  snprintf(full, sizeof full, "%s/%s", name, tk_isa_name(isa));
+  tkb_reg *reg = malloc(sizeof *reg);
+  if (!reg) {
+    fprintf(stderr, "tkb_register: out of memory\n");
+    exit(1);
+  }
+  reg->isa = isa;
+  reg->user = user;
+  return gb_register(full, fn, reg);
+}
+
+tk_isa tkb_isa(gb_state *st) { return ((const tkb_reg *)gb_ctx(st))->isa; }
+
+const void *tkb_user(gb_state *st) { return ((const tkb_reg *)gb_ctx(st))->user; }
+
+const tk_kernels *tkb_variant(gb_state *st) {
+  tk_isa isa = tkb_isa(st);
+  if (tk_isa_select(isa) != TK_OK) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: not supported by this CPU (not timed)", tk_isa_name(isa));
+    gb_skip(st, msg);
+    return NULL;
+  }
+  return tk_active();
+}
+
+/* ---- buffers ---- */
+
+void *tkb_alloc(size_t bytes) {
+  size_t rounded = (bytes + 63) / 64 * 64;
+  void *p = aligned_alloc(64, rounded ? rounded : 64);
+  if (!p) {
+    fprintf(stderr, "tkb_alloc: cannot allocate %zu bytes\n", bytes);
+    exit(1);
+  }
+  return p;
+}
+
+void tkb_free(void *p) { free(p); }
+
+/* splitmix64: tiny, fast, and the same sequence everywhere. */
+static uint64_t tkb_next(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+void tkb_fill_s8(int8_t *p, size_t n, uint64_t seed) {
+  uint64_t s = seed;
+  for (size_t i = 0; i < n; i++) p[i] = (int8_t)(uint8_t)(tkb_next(&s) >> 56);
+}
+
+void tkb_fill_f32(float *p, size_t n, uint64_t seed, float lo, float hi) {
+  uint64_t s = seed;
+  for (size_t i = 0; i < n; i++)
+    p[i] = lo + (hi - lo) * (float)((double)(tkb_next(&s) >> 40) / (double)(1u << 24));
+}
+
+/* ---- rooflines ---- */
+
+/* The roofline loops of the ISAs built natively (bench/roofline_<isa>.c);
+   NULL for the others, whose instructions this target cannot run. */
+static const tkb_roofline_fns *tkb_roofline_fns_of(tk_isa isa) {
+  switch (isa) {
+#ifdef TKB_HAVE_SCALAR
+    case TK_ISA_SCALAR: return &tkb_roofline_scalar;
+#endif
+#ifdef TKB_HAVE_SSE41
+    case TK_ISA_SSE41: return &tkb_roofline_sse41;
+#endif
+#ifdef TKB_HAVE_AVX2
+    case TK_ISA_AVX2: return &tkb_roofline_avx2;
+#endif
+#ifdef TKB_HAVE_NEON
+    case TK_ISA_NEON: return &tkb_roofline_neon;
+#endif
+#ifdef TKB_HAVE_NEONDOT
+    case TK_ISA_NEONDOT: return &tkb_roofline_neondot;
+#endif
+    default: return NULL;
+  }
+}
+
+/* The same clock Google Benchmark reports by default: this thread's CPU time,
+   so time the shared machine gives to others is not counted. */
+static double tkb_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Peaks are maxima: take the best of several runs of at least 20 ms each. */
+#define TKB_ROOF_RUNS 5
+#define TKB_ROOF_SECONDS 0.02
+
+static volatile float tkb_sink_f32;
+static volatile int32_t tkb_sink_s32;
+
+static double tkb_measure_read(const tkb_roofline_fns *f, size_t bytes) {
+  size_t n = bytes / sizeof(float) / 64 * 64;
+  float *x = tkb_alloc(n * sizeof(float));
+  tkb_fill_f32(x, n, 1, -1.0f, 1.0f);
+  size_t passes = 1;
+  double best = 0.0;
+  for (int run = 0; run < TKB_ROOF_RUNS; run++) {
+    double t;
+    for (;;) {
+      double t0 = tkb_now();
+      for (size_t p = 0; p < passes; p++) tkb_sink_f32 = f->read_f32(x, n);
+      t = tkb_now() - t0;
+      if (t >= TKB_ROOF_SECONDS) break;
+      passes *= 2;
+    }
+    double bps = (double)passes * (double)(n * sizeof(float)) / t;
+    if (bps > best) best = bps;
+  }
+  tkb_free(x);
+  return best;
+}
+
+/* kind 0: int8 MAC sequence, 1: fp32 FMA. Returns ops/s (2 per multiply-add). */
+static double tkb_measure_peak(const tkb_roofline_fns *f, int kind) {
+  size_t iters = 1024;
+  double best = 0.0;
+  for (int run = 0; run < TKB_ROOF_RUNS; run++) {
+    double t;
+    for (;;) {
+      double t0 = tkb_now();
+      if (kind == 0)
+        tkb_sink_s32 = f->s8_mac(iters);
+      else
+        tkb_sink_f32 = f->f32_fma(iters);
+      t = tkb_now() - t0;
+      if (t >= TKB_ROOF_SECONDS) break;
+      iters *= 2;
+    }
+    double per_iter = (double)(kind == 0 ? f->s8_macs_per_iter : f->f32_fmas_per_iter);
+    double ops = 2.0 * per_iter * (double)iters / t;
+    if (ops > best) best = ops;
+  }
+  return best;
+}
+
+/* Cache sizes from cpuinfo; typical values when it cannot tell (under qemu). */
+static void tkb_levels(tkb_roofline *r) {
+  size_t l1 = 32 << 10, l2 = 512 << 10, l3 = 8 << 20;
+  if (cpuinfo_initialize()) {
+    if (cpuinfo_get_l1d_caches_count() && cpuinfo_get_l1d_cache(0)->size)
+      l1 = cpuinfo_get_l1d_cache(0)->size;
+    if (cpuinfo_get_l2_caches_count() && cpuinfo_get_l2_cache(0)->size)
+      l2 = cpuinfo_get_l2_cache(0)->size;
+    if (cpuinfo_get_l3_caches_count() && cpuinfo_get_l3_cache(0)->size)
+      l3 = cpuinfo_get_l3_cache(0)->size;
+  }
+  /* Half of each cache leaves room for whatever else lives there; DRAM is
+     measured far beyond the last cache level. */
+  size_t dram = (size_t)256 << 20;
+  if (dram < 8 * l3) dram = 8 * l3;
+  const size_t cap[TKB_LEVEL_COUNT] = {l1, l2, l3, SIZE_MAX};
+  const size_t buf[TKB_LEVEL_COUNT] = {l1 / 2, l2 / 2, l3 / 2, dram};
+  memcpy(r->level_capacity, cap, sizeof cap);
+  memcpy(r->level_buffer, buf, sizeof buf);
+}
+
+static tkb_roofline tkb_roof;
+static bool tkb_roof_done;
+
+const tkb_roofline *tkb_roofline_get(void) {
+  if (tkb_roof_done) return &tkb_roof;
+  tkb_levels(&tkb_roof);
+  tkb_roof.read_isa = tk_isa_best();
+  const tkb_roofline_fns *best = tkb_roofline_fns_of(tkb_roof.read_isa);
+  for (int l = 0; l < TKB_LEVEL_COUNT; l++)
+    tkb_roof.read_bps[l] = best ? tkb_measure_read(best, tkb_roof.level_buffer[l]) : 0.0;
+  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
+    const tkb_roofline_fns *f = tkb_roofline_fns_of(isa);
+    bool runs = f && tk_isa_available(isa);
+    tkb_roof.s8_ops[isa] = runs ? tkb_measure_peak(f, 0) : 0.0;
+    tkb_roof.f32_ops[isa] = runs ? tkb_measure_peak(f, 1) : 0.0;
+  }
+  tkb_roof_done = true;
+  return &tkb_roof;
+}
+
+tkb_level tkb_level_of(size_t bytes) {
+  const tkb_roofline *r = tkb_roofline_get();
+  for (int l = 0; l < TKB_DRAM; l++)
+    if (bytes <= r->level_capacity[l]) return (tkb_level)l;
+  return TKB_DRAM;
+}
+
+const char *tkb_level_name(tkb_level level) {
+  static const char *const names[TKB_LEVEL_COUNT] = {"L1", "L2", "L3", "DRAM"};
+  return level < TKB_LEVEL_COUNT ? names[level] : "unknown";
+}
+
+/* ---- counters ---- */
+
+void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_iter,
+                      double bytes_per_iter, size_t working_set) {
+  double secs = gb_loop_seconds(st), iters = (double)gb_iterations(st);
+  if (iters <= 0 || secs <= 0) return;
+  const tkb_roofline *r = tkb_roofline_get();
+  if (ops_per_iter > 0) {
+    gb_counter(st, "ops", ops_per_iter, GB_RATE_PER_ITER);
+    double ref = peak == TKB_PEAK_S8 ? r->s8_ops[isa] : peak == TKB_PEAK_F32 ? r->f32_ops[isa] : 0;
+    if (ref > 0) gb_counter(st, "pct_peak", 100.0 * ops_per_iter * iters / secs / ref, GB_PLAIN);
+  }
+  if (bytes_per_iter > 0) {
+    gb_counter(st, "bytes", bytes_per_iter, GB_RATE_PER_ITER);
+    double ref = r->read_bps[tkb_level_of(working_set)];
+    if (ref > 0) gb_counter(st, "pct_bw", 100.0 * bytes_per_iter * iters / secs / ref, GB_PLAIN);
+  }
+}
+
+void tkb_counters(gb_state *st, tkb_peak peak, double ops_per_iter, double bytes_per_iter,
+                  size_t working_set) {
+  tkb_counters_isa(st, tkb_isa(st), peak, ops_per_iter, bytes_per_iter, working_set);
+}
+
+/* ---- the roofline rows, timed by Google Benchmark like everything else ---- */
+
+static const tkb_level tkb_levels_all[TKB_LEVEL_COUNT] = {TKB_L1, TKB_L2, TKB_L3, TKB_DRAM};
+
+static void bm_roofline_read(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tkb_roofline_fns *f = tkb_roofline_fns_of(tkb_isa(st));
+  size_t bytes = tkb_roofline_get()->level_buffer[*(const tkb_level *)tkb_user(st)];
+  size_t n = bytes / sizeof(float) / 64 * 64;
+  float *x = tkb_alloc(n * sizeof(float));
+  tkb_fill_f32(x, n, 1, -1.0f, 1.0f);
+  GB_LOOP(st) {
+    float s = f->read_f32(x, n);
+    GB_DO_NOT_OPTIMIZE(s);
+  }
+  gb_counter(st, "bytes", (double)(n * sizeof(float)), GB_RATE_PER_ITER);
+  tkb_free(x);
+}
+
+/* 1024 rounds per iteration: a few microseconds, so the loop's own cost vanishes. */
+#define TKB_PEAK_ITERS 1024
+
+static void bm_roofline_s8(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tkb_roofline_fns *f = tkb_roofline_fns_of(tkb_isa(st));
+  GB_LOOP(st) {
+    int32_t s = f->s8_mac(TKB_PEAK_ITERS);
+    GB_DO_NOT_OPTIMIZE(s);
+  }
+  gb_counter(st, "ops", 2.0 * (double)(f->s8_macs_per_iter * TKB_PEAK_ITERS), GB_RATE_PER_ITER);
+}
+
+static void bm_roofline_f32(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tkb_roofline_fns *f = tkb_roofline_fns_of(tkb_isa(st));
+  GB_LOOP(st) {
+    float s = f->f32_fma(TKB_PEAK_ITERS);
+    GB_DO_NOT_OPTIMIZE(s);
+  }
+  gb_counter(st, "ops", 2.0 * (double)(f->f32_fmas_per_iter * TKB_PEAK_ITERS), GB_RATE_PER_ITER);
+}
+
+static void tkb_register_rooflines(void) {
+  tk_isa best = tk_isa_best();
+  if (tkb_roofline_fns_of(best))
+    for (int l = 0; l < TKB_LEVEL_COUNT; l++) {
+      char name[64];
+      snprintf(name, sizeof name, "roofline/read/%s", tkb_level_name(tkb_levels_all[l]));
+      tkb_register(name, best, bm_roofline_read, &tkb_levels_all[l]);
+    }
+  TKB_FOR_EACH_ISA(isa) {
+    if (!tkb_roofline_fns_of(isa)) continue;
+    tkb_register("roofline/s8_mac", isa, bm_roofline_s8, NULL);
+    tkb_register("roofline/f32_fma", isa, bm_roofline_f32, NULL);
+  }
+}
+
+/* ---- main ---- */
+
+static void tkb_context(void) {
+  char key[64], val[160];
+  char built[96] = "", avail[96] = "";
+  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
+    if (tk_isa_built(isa)) {
+      strcat(built, built[0] ? " " : "");
+      strcat(built, tk_isa_name(isa));
+    }
+    if (tk_isa_available(isa)) {
+      strcat(avail, avail[0] ? " " : "");
+      strcat(avail, tk_isa_name(isa));
+    }
+  }
+  snprintf(val, sizeof val, "built natively: %s; runs here: %s (SIMDe-emulated variants are never timed)",
+           built, avail);
+  gb_add_context("tinykern_variants", val);
+#ifdef TK_HAVE_CBLAS
+  gb_add_context("cblas", openblas_get_config());
+#endif
+  const tkb_roofline *r = tkb_roofline_get();
+  for (int l = 0; l < TKB_LEVEL_COUNT; l++) {
+    snprintf(key, sizeof key, "roofline_read_%s", tkb_level_name(tkb_levels_all[l]));
+    snprintf(val, sizeof val, "%.1f GB/s (%zu KiB streamed by %s)", r->read_bps[l] * 1e-9,
+             r->level_buffer[l] >> 10, tk_isa_name(r->read_isa));
+    gb_add_context(key, val);
+  }
+  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
+    if (r->s8_ops[isa] <= 0) continue;
+    snprintf(key, sizeof key, "roofline_peak_%s", tk_isa_name(isa));
+    snprintf(val, sizeof val, "int8 %.1f GOPS, fp32 %.1f GFLOPS (register-only, 2 ops per multiply-add)",
+             r->s8_ops[isa] * 1e-9, r->f32_ops[isa] * 1e-9);
+    gb_add_context(key, val);
+  }
+}
+
+int tkb_main(int argc, char **argv) {
+#ifdef TK_HAVE_CBLAS
+  /* Baselines are single-threaded like tinykern, and the machine has 2 cores. */
+  openblas_set_num_threads(1);
+#endif
+  tkb_register_rooflines();
+  if (!gb_listing_only(argc, argv)) tkb_context();
+  return gb_main(argc, argv);
+}

@@ -1,0 +1,93 @@
+/* What every tinykern bench binary shares: variants, buffers, rooflines, counters and main. */
+#ifndef TK_BENCH_COMMON_H
+#define TK_BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/gbench.h"
+#include "dispatch/kernels.h"
+#include "tinykern.h"
+
+/* A family bench (bench/bench_<name>.c) looks like:
+
+     static void bm_dot(gb_state *st) {
+       const tk_kernels *k = tkb_variant(st);    // NULL: skipped, not timed
+       if (!k) return;
+       size_t n = (size_t)gb_range(st, 0);
+       ... allocate and fill (not timed) ...
+       GB_LOOP(st) { r = k->dot_s8(a, b, n); GB_DO_NOT_OPTIMIZE(r); }
+       tkb_counters(st, TKB_PEAK_S8, 2.0 * n, 2.0 * n, 2 * n);
+       ... free ...
+     }
+     int main(int argc, char **argv) {
+       TKB_FOR_EACH_ISA(isa) gb_arg(tkb_register("dot_s8", isa, bm_dot, NULL), 4096);
+       return tkb_main(argc, argv);
+     }
+*/
+
+/* ---- variants ---- */
+/* Every ISA built natively into this library (the SIMDe-emulated variants the
+   tests link are never registered, so never timed). */
+#define TKB_FOR_EACH_ISA(isa)                                 \
+  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) \
+    if (tk_isa_built(isa))
+
+/* Registers "<name>/<isa>" (gb_ctx(st) is then internal: use tkb_user). At run
+   time the variant is skipped with a message if this CPU cannot run it. */
+gb_bench *tkb_register(const char *name, tk_isa isa, gb_fn fn, const void *user);
+/* In a tkb_register'ed benchmark, before its loop: selects its ISA process-wide
+   (so public functions run it too) and returns its kernel table; or skips the
+   run with "<isa>: not supported by this CPU" and returns NULL. */
+const tk_kernels *tkb_variant(gb_state *st);
+tk_isa tkb_isa(gb_state *st);
+const void *tkb_user(gb_state *st);
+
+/* ---- buffers ---- */
+/* 64-byte aligned, size rounded up; exits with a message when out of memory
+   (a bench cannot do anything useful then). Free with tkb_free. */
+void *tkb_alloc(size_t bytes);
+void tkb_free(void *p);
+/* Deterministic pseudo-random contents from `seed` (the same on every run and
+   machine): int8 over the full range [-128, 127], fp32 uniform in [lo, hi). */
+void tkb_fill_s8(int8_t *p, size_t n, uint64_t seed);
+void tkb_fill_f32(float *p, size_t n, uint64_t seed, float lo, float hi);
+
+/* ---- rooflines, measured by the bench itself ---- */
+typedef enum tkb_level { TKB_L1, TKB_L2, TKB_L3, TKB_DRAM, TKB_LEVEL_COUNT } tkb_level;
+typedef struct tkb_roofline {
+  tk_isa read_isa;                        /* best available ISA: its loop measured the bandwidths */
+  size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM) */
+  size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level */
+  double read_bps[TKB_LEVEL_COUNT];       /* read bandwidth, bytes per second */
+  double s8_ops[TK_ISA_COUNT];  /* int8 kernel sequence, register-only: 2 ops per MAC; 0 if unavailable */
+  double f32_ops[TK_ISA_COUNT]; /* fp32 multiply-add, register-only: 2 ops per FMA; 0 if unavailable */
+} tkb_roofline;
+/* Measured once per process (best of several timed runs), then cached.
+   tkb_main measures it before the benchmarks run and puts it in the context. */
+const tkb_roofline *tkb_roofline_get(void);
+/* The level a working set of `bytes` fits in (the bandwidth it can stream at). */
+tkb_level tkb_level_of(size_t bytes);
+const char *tkb_level_name(tkb_level level);
+
+/* ---- counters ---- */
+typedef enum tkb_peak { TKB_PEAK_NONE, TKB_PEAK_S8, TKB_PEAK_F32 } tkb_peak;
+/* After the loop: "ops" (ops/s; 2 per multiply-add) and "bytes" (bytes/s) from
+   per-iteration amounts, and the share of the roofline as plain numbers:
+   "pct_peak" = ops/s against the register-only peak of this run's ISA (peak:
+   which one; NONE: no pct_peak), "pct_bw" = bytes/s against the read bandwidth
+   of the level `working_set` bytes fit in. The ISA is tkb_isa(st) for
+   tkb_register'ed runs; pass it to tkb_counters_isa otherwise. */
+void tkb_counters(gb_state *st, tkb_peak peak, double ops_per_iter, double bytes_per_iter,
+                  size_t working_set);
+void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_iter,
+                      double bytes_per_iter, size_t working_set);
+
+/* ---- main ---- */
+/* Registers the roofline rows ("roofline/read/<level>/<isa>", "roofline/s8_mac/<isa>",
+   "roofline/f32_fma/<isa>"; filter them out with --benchmark_filter=-roofline),
+   forces OpenBLAS to one thread when linked (TK_HAVE_CBLAS), measures the
+   rooflines and runs gb_main. Call it last, after registering the family's rows. */
+int tkb_main(int argc, char **argv);
+
+#endif

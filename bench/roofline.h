@@ -1,0 +1,34 @@
+/* The register-only and streaming loops behind the roofline rows: one table per natively built ISA. */
+#ifndef TK_BENCH_ROOFLINE_H
+#define TK_BENCH_ROOFLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinykern.h"
+
+/* Each bench/roofline_<isa>.c is compiled with that ISA's flags and only for
+   ISAs this target runs natively; bench_common.c calls a table only when
+   tk_isa_available() says the CPU can run it. */
+typedef struct tkb_roofline_fns {
+  tk_isa isa;
+  /* Sums x[0..n) (n a multiple of 64) with vector loads into independent
+     accumulators: limited by the read bandwidth of wherever x lives. */
+  float (*read_f32)(const float *x, size_t n);
+  /* `iters` rounds of the int8 dot kernel's multiply-add sequence with register
+     operands (no loads): the int8 MAC peak of that instruction sequence. */
+  int32_t (*s8_mac)(size_t iters);
+  size_t s8_macs_per_iter;
+  /* `iters` rounds of fp32 fused (or, without FMA, separate) multiply-adds on
+     registers: the fp32 peak the other families compare against. */
+  float (*f32_fma)(size_t iters);
+  size_t f32_fmas_per_iter;
+} tkb_roofline_fns;
+
+extern const tkb_roofline_fns tkb_roofline_scalar;
+extern const tkb_roofline_fns tkb_roofline_sse41;
+extern const tkb_roofline_fns tkb_roofline_avx2;
+extern const tkb_roofline_fns tkb_roofline_neon;
+extern const tkb_roofline_fns tkb_roofline_neondot;
+
+#endif
