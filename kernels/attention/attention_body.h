@@ -51,7 +51,8 @@ TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
   return tk_vf_mul(p, tk_vf_pow2_magic(t));
 }
 
-/* Scores of rt query rows against pt consecutive cached rows (rt, pt <= 4):
+/* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
+   or a multiple of 4, each at most 4):
    s[a * TK_ATT_BLOCK + b] = q_a . k_(k0 + b). Each K vector loaded (and
    converted) feeds rt multiply-adds, each q vector pt; the rt * pt independent
    chains hide the multiply-add latency. The padding of both rows is zero. */
@@ -68,8 +69,17 @@ TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const voi
       for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_fmadd(qa, kv[b], acc[a][b]);
     }
   }
-  for (int a = 0; a < rt; a++)
-    for (int b = 0; b < pt; b++) s[a * TK_ATT_BLOCK + b] = tk_vf_hsum(acc[a][b]);
+  /* Horizontal sums four at a time (rt * pt is 1, 4 or 8). */
+  if (rt * pt == 1) {
+    s[0] = tk_vf_hsum(acc[0][0]);
+    return;
+  }
+  for (int i = 0; i < rt * pt; i += 4) {
+    float t[4];
+    tk_vf_hsum4(acc[i / pt][i % pt], acc[(i + 1) / pt][(i + 1) % pt],
+                acc[(i + 2) / pt][(i + 2) % pt], acc[(i + 3) / pt][(i + 3) % pt], t);
+    for (int u = 0; u < 4; u++) s[((i + u) / pt) * TK_ATT_BLOCK + (i + u) % pt] = t[u];
+  }
 }
 
 /* Accumulators of rt rows x vt vectors (rt, vt <= 4) kept in registers over

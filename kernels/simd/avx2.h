@@ -89,4 +89,12 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
                    _mm256_cvtps_ph(v, SIMDE_MM_FROUND_TO_NEAREST_INT | SIMDE_MM_FROUND_NO_EXC));
 }
 
+/* The horizontal sums of four vectors: pairwise adds within each 128-bit half
+   (vhaddps) leave the four partial sums of each half in order; one add of
+   the halves finishes them. */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+}
+
 #endif

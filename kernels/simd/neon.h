@@ -122,4 +122,18 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
 #endif
 }
 
+/* The horizontal sums of four vectors: two rounds of pairwise adds (aarch64
+   vpaddq_f32; armv7 pairs the halves with vpadd_f32). */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+#if defined(__aarch64__)
+  vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+#else
+  float32x2_t ab = vpadd_f32(vadd_f32(vget_low_f32(a), vget_high_f32(a)),
+                             vadd_f32(vget_low_f32(b), vget_high_f32(b)));
+  float32x2_t cd = vpadd_f32(vadd_f32(vget_low_f32(c), vget_high_f32(c)),
+                             vadd_f32(vget_low_f32(d), vget_high_f32(d)));
+  vst1q_f32(out, vcombine_f32(ab, cd));
+#endif
+}
+
 #endif

@@ -75,4 +75,9 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
 }
 
+/* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  out[0] = a, out[1] = b, out[2] = c, out[3] = d;
+}
+
 #endif

@@ -99,4 +99,9 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
 }
 
+/* The horizontal sums of four vectors: two rounds of pairwise adds (haddps). */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
+}
+
 #endif
