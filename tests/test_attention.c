@@ -4,6 +4,7 @@
 
 #include "attention/attention_cache.h"
 #include "attention/attention_kernels.h"
+#include "tk_guard.h"
 #include "tk_test.h"
 
 static const char *dtype_name(tk_dtype dt) {
@@ -856,6 +857,94 @@ static void public_attention_under_every_available_isa(void **state) {
   assert_int_equal(tk_isa_select(saved), TK_OK);
 }
 
+/* ---- guard pages: no kernel reads or writes outside its arrays ---- */
+
+static void f32_to_f16_stays_inside_its_arrays(void **state) {
+  (void)state;
+  TK_FOR_EACH_VARIANT(isa) {
+    for (int side = 0; side < 2; side++)
+      for (size_t n = 0; n <= 35; n++) {
+        tk_guard gx, gh;
+        float *x = tk_guard_alloc(&gx, n * sizeof(float), (tk_guard_side)side);
+        uint16_t *h = tk_guard_alloc(&gh, n * sizeof(uint16_t), (tk_guard_side)side);
+        for (size_t i = 0; i < n; i++) x[i] = (float)i - 7.5f;
+        if (n) tk_test_table(isa)->f32_to_f16(x, n, h);
+        for (size_t i = 0; i < n; i++) assert_int_equal(h[i], ref_f16(x[i]));
+        tk_guard_free(&gx);
+        tk_guard_free(&gh);
+      }
+  }
+}
+
+/* The attention kernels on jobs whose every array (K, V, scales, q, out) ends
+   at (or starts after) an inaccessible page: rings that wrap, blocks cut at
+   the ring's end, head_dim filling the padded rows or not. */
+static void attend_kernels_stay_inside_their_arrays(void **state) {
+  (void)state;
+  const size_t dims[] = {1, 8, 13, 64};
+  const size_t caps[] = {1, 5, 70};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *kt = tk_test_table(isa);
+    void (*const fns[3])(const tk_att_job *) = {kt->attend_f32, kt->attend_f16, kt->attend_s8};
+    for (int side = 0; side < 2; side++)
+      for (size_t di = 0; di < COUNT(dims); di++)
+        for (size_t ci = 0; ci < COUNT(caps); ci++)
+          for (size_t dt = 0; dt < 3; dt++) {
+            const size_t d = dims[di], cap = caps[ci], stride = (d + 7) / 8 * 8, rows = 6;
+            const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
+            tk_guard gk, gv, gks, gvs, gq, go;
+            char *k = tk_guard_alloc(&gk, cap * stride * es, (tk_guard_side)side);
+            char *v = tk_guard_alloc(&gv, cap * stride * es, (tk_guard_side)side);
+            float *ks = tk_guard_alloc(&gks, cap * sizeof(float), (tk_guard_side)side);
+            float *vs = tk_guard_alloc(&gvs, cap * sizeof(float), (tk_guard_side)side);
+            float *q = tk_guard_alloc(&gq, rows * stride * sizeof(float), (tk_guard_side)side);
+            float *o = tk_guard_alloc(&go, rows * stride * sizeof(float), (tk_guard_side)side);
+            memset(k, 0, cap * stride * es);
+            memset(v, 0, cap * stride * es);
+            for (size_t i = 0; i < cap; i++) ks[i] = vs[i] = 0.5f;
+            for (size_t i = 0; i < rows * stride; i++) q[i] = (i % stride) < d ? 0.25f : 0.0f;
+            /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
+               (the whole ring held): the ring has wrapped twice. */
+            tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
+                              .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
+                              .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
+                              .rows_per_token = 3, .rows = rows, .q = q, .out = o,
+                              .exp_mul = 1.4426950f, .exp_bias = 0.0f, .out_max = FLT_MAX};
+            if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
+            fns[dt](&job);
+            for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);
+            tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gks), tk_guard_free(&gvs);
+            tk_guard_free(&gq), tk_guard_free(&go);
+          }
+  }
+}
+
+/* The public functions with caller arrays against guard pages (the front
+   copies them into padded rows: it must read exactly n_tokens / seq of them). */
+static void public_attention_stays_inside_caller_arrays(void **state) {
+  (void)state;
+  enum { NKV = 1, NH = 3, D = 13, N = 4 };
+  const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  for (int side = 0; side < 2; side++)
+    for (size_t ti = 0; ti < 3; ti++) {
+      tk_guard gk, gv, gq, go;
+      float *k = tk_guard_alloc(&gk, N * NKV * D * sizeof(float), (tk_guard_side)side);
+      float *v = tk_guard_alloc(&gv, N * NKV * D * sizeof(float), (tk_guard_side)side);
+      float *q = tk_guard_alloc(&gq, N * NH * D * sizeof(float), (tk_guard_side)side);
+      float *o = tk_guard_alloc(&go, N * NH * D * sizeof(float), (tk_guard_side)side);
+      for (size_t i = 0; i < N * NKV * D; i++) k[i] = v[i] = (float)i * 0.01f;
+      for (size_t i = 0; i < N * NH * D; i++) q[i] = (float)i * 0.02f;
+      shape sh = {dts[ti], NKV, NH, D, 3, true};
+      tk_kv_cache *c = cache_new(&sh);
+      assert_int_equal(tk_kv_cache_append(c, k, v, N), TK_OK);
+      assert_int_equal(tk_attend(c, q + NH * D, 3, NH, o + NH * D), TK_OK);
+      if (dts[ti] == TK_DTYPE_F32)
+        assert_int_equal(tk_attention_f32(q, k, v, N, NH, NKV, D, true, o), TK_OK);
+      tk_kv_cache_destroy(c);
+      tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gq), tk_guard_free(&go);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(attend_f32_every_variant_head_dim_and_ratio),
@@ -873,6 +962,9 @@ int main(void) {
       cmocka_unit_test(bad_attend_writes_nothing),
       cmocka_unit_test(bad_attention_f32_writes_nothing),
       cmocka_unit_test(public_attention_under_every_available_isa),
+      cmocka_unit_test(f32_to_f16_stays_inside_its_arrays),
+      cmocka_unit_test(attend_kernels_stay_inside_their_arrays),
+      cmocka_unit_test(public_attention_stays_inside_caller_arrays),
   };
   return cmocka_run_group_tests_name("attention", tests, NULL, NULL);
 }
