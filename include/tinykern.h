@@ -91,7 +91,7 @@ TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now *
 TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
 TK_API void tk_kv_cache_reset(tk_kv_cache *c);
 TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
-/* q, out: [n_q_tokens][n_heads][head_dim] (not overlapping). The queries are
+/* q, out: [n_q_tokens][n_heads][head_dim] (out may be q: in place). The queries are
    those of the last n_q_tokens cached positions, causal (query t sees the
    positions up to its own that are still in the cache); n_q_tokens == 1 is one
    decode step; n_q_tokens <= tk_kv_cache_len (else TK_ERR_ARG). n_heads is a

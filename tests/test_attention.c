@@ -634,6 +634,24 @@ static void huge_logits_and_values_stay_finite(void **state) {
   }
 }
 
+/* out may be q: the same result as into a separate buffer. */
+static void attend_in_place(void **state) {
+  (void)state;
+  enum { NKV = 2, NH = 4, D = 20, N = 6 };
+  float k[N * NKV * D], v[N * NKV * D], q[3 * NH * D], out[3 * NH * D];
+  tk_rng r = {24};
+  fill(&r, k, N * NKV * D, -1.0f, 1.0f);
+  fill(&r, v, N * NKV * D, -1.0f, 1.0f);
+  fill(&r, q, 3 * NH * D, -1.0f, 1.0f);
+  shape sh = {TK_DTYPE_F16, NKV, NH, D, N, false};
+  tk_kv_cache *c = cache_new(&sh);
+  assert_int_equal(tk_kv_cache_append(c, k, v, N), TK_OK);
+  assert_int_equal(tk_attend(c, q, 3, NH, out), TK_OK);
+  assert_int_equal(tk_attend(c, q, 3, NH, q), TK_OK);
+  assert_memory_equal(q, out, sizeof out);
+  tk_kv_cache_destroy(c);
+}
+
 /* ---- bad input ---- */
 
 typedef struct snapshot {
@@ -957,6 +975,7 @@ int main(void) {
       cmocka_unit_test(single_position_returns_stored_v_exactly),
       cmocka_unit_test(s8_storage_is_per_row_symmetric_quantization),
       cmocka_unit_test(huge_logits_and_values_stay_finite),
+      cmocka_unit_test(attend_in_place),
       cmocka_unit_test(bad_create_arguments),
       cmocka_unit_test(bad_append_changes_nothing),
       cmocka_unit_test(bad_attend_writes_nothing),

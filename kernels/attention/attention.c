@@ -238,6 +238,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
     if (!buf) return TK_ERR_NOMEM;
   }
   float *qb = buf, *ob = buf + n_buf;
+  /* q is read whole here, before anything is written to out: out may be q. */
   pack_queries(q, n_q_tokens, n_heads, n_kv, d, stride, ldexp(1.0 / sqrt((double)d), -a), a > 0,
                qb);
 

@@ -26,6 +26,16 @@
    127 + n in the low mantissa bits: tk_vf_pow2_magic turns that into 2^n. */
 #define TK_EXP2_MAGIC 12583039.0f
 
+/* Asks for the cache lines of `bytes` bytes from p (a hint: no fault, no
+   effect on results). */
+TK_ATT_INLINE void TK_FN(att_prefetch)(const void *p, size_t bytes) {
+#if defined(__GNUC__)
+  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
 TK_ATT_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
   if (dt == TK_DTYPE_F16) return tk_vf_load_f16((const uint16_t *)base + i);
   if (dt == TK_DTYPE_S8) return tk_vf_load_s8((const int8_t *)base + i);
@@ -88,7 +98,7 @@ TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const voi
    the query heads of its group. */
 TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
                                       const float *w, const void *v, size_t v0, size_t nb,
-                                      tk_dtype dt) {
+                                      tk_dtype dt, const char *kpf, size_t row_bytes) {
   tk_vf acc[4][4];
   for (int a = 0; a < rt; a++) {
     tk_vf al = tk_vf_set1(alpha[a]);
@@ -96,6 +106,7 @@ TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, c
       acc[a][b] = tk_vf_mul(tk_vf_load(o + (size_t)a * stride + (size_t)b * TK_VF_WIDTH), al);
   }
   for (size_t j = 0; j < nb; j++) {
+    if (kpf) TK_FN(att_prefetch)(kpf + j * row_bytes, row_bytes);
     tk_vf vv[4];
     for (int b = 0; b < vt; b++)
       vv[b] = TK_FN(att_load)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
@@ -114,22 +125,26 @@ TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, c
    one at a time against 4 positions (then 1). */
 TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
                                      size_t slot0, size_t nb, size_t stride, size_t dw,
-                                     tk_dtype dt, float *s) {
+                                     tk_dtype dt, float *s, const char *vpf, size_t row_bytes) {
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     size_t j = 0;
-    for (; j + 2 <= nb; j += 2)
+    for (; j + 2 <= nb; j += 2) {
+      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 2 * row_bytes);
       TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
                           s + r * TK_ATT_BLOCK + j);
+    }
     if (j < nb)
       TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
                           s + r * TK_ATT_BLOCK + j);
   }
   for (; r < r1; r++) {
     size_t j = 0;
-    for (; j + 4 <= nb; j += 4)
+    for (; j + 4 <= nb; j += 4) {
+      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 4 * row_bytes);
       TK_FN(att_dot_tile)(1, 4, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
                           s + r * TK_ATT_BLOCK + j);
+    }
     for (; j < nb; j++)
       TK_FN(att_dot_tile)(1, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
                           s + r * TK_ATT_BLOCK + j);
@@ -140,26 +155,27 @@ TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const
    (x 1 for an odd last vector); leftover rows alone, 4 vectors (then 1) wide. */
 TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                          const float *w, const void *v, size_t slot0, size_t nb,
-                                         size_t stride, size_t dw, tk_dtype dt) {
+                                         size_t stride, size_t dw, tk_dtype dt, const char *kpf,
+                                         size_t row_bytes) {
   const size_t V2 = 2 * TK_VF_WIDTH, V4 = 4 * TK_VF_WIDTH;
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     size_t c = 0;
     for (; c + V2 <= dw; c += V2)
       TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
-                         slot0 * stride + c, nb, dt);
+                         slot0 * stride + c, nb, dt, r == r0 && c == 0 ? kpf : NULL, row_bytes);
     if (c < dw)
       TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
-                         slot0 * stride + c, nb, dt);
+                         slot0 * stride + c, nb, dt, NULL, row_bytes);
   }
   for (; r < r1; r++) {
     size_t c = 0;
     for (; c + V4 <= dw; c += V4)
       TK_FN(att_pv_tile)(1, 4, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
-                         slot0 * stride + c, nb, dt);
+                         slot0 * stride + c, nb, dt, r == r0 && c == 0 ? kpf : NULL, row_bytes);
     for (; c < dw; c += TK_VF_WIDTH)
       TK_FN(att_pv_tile)(1, 1, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
-                         slot0 * stride + c, nb, dt);
+                         slot0 * stride + c, nb, dt, NULL, row_bytes);
   }
 }
 
@@ -229,7 +245,9 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
         }
         for (size_t j = nb; j < nbw; j++) ksc[j] = 1.0f, vsc[j] = 0.0f;
       }
-      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s);
+      const size_t row_bytes = stride * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
+      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s,
+                        (const char *)job->v + slot0 * row_bytes, row_bytes);
       for (size_t r = ra; r < nr; r++) {
         size_t lim = job->first_hi + (r0 + r) / per_tok - p0;
         if (lim > nb) lim = nb;
@@ -237,7 +255,12 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
                                s8 ? vsc : NULL, job->exp_mul, job->exp_bias, &m[r], &l[r],
                                &alpha[r]);
       }
-      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);
+      /* While V is read, the K rows of the next block are fetched (the
+         next block starts at slot 0 after the ring's end). */
+      const size_t next = p0 + nb < hi_end ? (p0 + nb) % cap : 0;
+      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt,
+                            p0 + nb < hi_end ? (const char *)job->k + next * row_bytes : NULL,
+                            row_bytes);
       p0 += nb;
     }
     /* out = acc / l, clamped to +-out_max: a convex combination of finite V

@@ -58,16 +58,18 @@ static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
    arithmetic (so also under flush-to-zero, as armv7 NEON always is): a normal
    half is its bits moved to fp32's place plus the exponent bias difference
    (127 - 15 = 112); a subnormal half is its integer mantissa times 2^-24. */
+/* Both forms are computed and picked with integer selects: a branch on the
+   sign of random data would mispredict half the time. */
 static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
-  const uint32_t mag = p[0] & 0x7fffu;
+  const uint32_t h = p[0], mag = h & 0x7fffu;
+  const float sub = (float)mag * 0x1p-24f;
+  uint32_t sub_bits, b;
+  memcpy(&sub_bits, &sub, sizeof sub_bits);
+  b = mag < 0x400u ? sub_bits : (mag << 13) + (112u << 23);
+  b |= (h & 0x8000u) << 16;
   float f;
-  if (mag < 0x400u) {
-    f = (float)mag * 0x1p-24f;
-  } else {
-    const uint32_t b = (mag << 13) + (112u << 23);
-    memcpy(&f, &b, sizeof f);
-  }
-  return (p[0] & 0x8000u) ? -f : f;
+  memcpy(&f, &b, sizeof f);
+  return f;
 }
 /* fp32 -> f16 bits, round to nearest even (SIMDe's portable conversion, or the
    compiler's when it has a half type); the caller has clamped v to +-65504. */
