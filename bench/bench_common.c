@@ -123,23 +123,31 @@ static double tkb_now(void) {
 static volatile float tkb_sink_f32;
 static volatile int32_t tkb_sink_s32;
 
-static double tkb_measure_read(const tkb_roofline_fns *f, size_t bytes) {
+/* Best of the stream counts 1, 2 and 4 (see roofline_body.h); *streams_out
+   gets the count that won, which the roofline row then uses. */
+static double tkb_measure_read(const tkb_roofline_fns *f, size_t bytes, int *streams_out) {
   size_t n = bytes / sizeof(float) / 64 * 64;
   float *x = tkb_alloc(n * sizeof(float));
   tkb_fill_f32(x, n, 1, -1.0f, 1.0f);
-  size_t passes = 1;
   double best = 0.0;
-  for (int run = 0; run < TKB_ROOF_RUNS; run++) {
-    double t;
-    for (;;) {
-      double t0 = tkb_now();
-      for (size_t p = 0; p < passes; p++) tkb_sink_f32 = f->read_f32(x, n);
-      t = tkb_now() - t0;
-      if (t >= TKB_ROOF_SECONDS) break;
-      passes *= 2;
+  *streams_out = 1;
+  for (int streams = 1; streams <= 4; streams *= 2) {
+    size_t passes = 1;
+    for (int run = 0; run < TKB_ROOF_RUNS; run++) {
+      double t;
+      for (;;) {
+        double t0 = tkb_now();
+        for (size_t p = 0; p < passes; p++) tkb_sink_f32 = f->read_f32(x, n, streams);
+        t = tkb_now() - t0;
+        if (t >= TKB_ROOF_SECONDS) break;
+        passes *= 2;
+      }
+      double bps = (double)passes * (double)(n * sizeof(float)) / t;
+      if (bps > best) {
+        best = bps;
+        *streams_out = streams;
+      }
     }
-    double bps = (double)passes * (double)(n * sizeof(float)) / t;
-    if (bps > best) best = bps;
   }
   tkb_free(x);
   return best;
@@ -179,12 +187,13 @@ static void tkb_levels(tkb_roofline *r) {
     if (cpuinfo_get_l3_caches_count() && cpuinfo_get_l3_cache(0)->size)
       l3 = cpuinfo_get_l3_cache(0)->size;
   }
-  /* Half of each cache leaves room for whatever else lives there; DRAM is
+  /* Half of L1 and L2 leaves room for whatever else lives there; a quarter of
+     the L3, which other cores (and, in a VM, other tenants) share; DRAM is
      measured far beyond the last cache level. */
   size_t dram = (size_t)256 << 20;
   if (dram < 8 * l3) dram = 8 * l3;
   const size_t cap[TKB_LEVEL_COUNT] = {l1, l2, l3, SIZE_MAX};
-  const size_t buf[TKB_LEVEL_COUNT] = {l1 / 2, l2 / 2, l3 / 2, dram};
+  const size_t buf[TKB_LEVEL_COUNT] = {l1 / 2, l2 / 2, l3 / 4, dram};
   memcpy(r->level_capacity, cap, sizeof cap);
   memcpy(r->level_buffer, buf, sizeof buf);
 }
@@ -198,7 +207,8 @@ const tkb_roofline *tkb_roofline_get(void) {
   tkb_roof.read_isa = tk_isa_best();
   const tkb_roofline_fns *best = tkb_roofline_fns_of(tkb_roof.read_isa);
   for (int l = 0; l < TKB_LEVEL_COUNT; l++)
-    tkb_roof.read_bps[l] = best ? tkb_measure_read(best, tkb_roof.level_buffer[l]) : 0.0;
+    tkb_roof.read_bps[l] =
+        best ? tkb_measure_read(best, tkb_roof.level_buffer[l], &tkb_roof.read_streams[l]) : 0.0;
   for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
     const tkb_roofline_fns *f = tkb_roofline_fns_of(isa);
     bool runs = f && tk_isa_available(isa);
@@ -252,12 +262,15 @@ static const tkb_level tkb_levels_all[TKB_LEVEL_COUNT] = {TKB_L1, TKB_L2, TKB_L3
 static void bm_roofline_read(gb_state *st) {
   if (!tkb_variant(st)) return;
   const tkb_roofline_fns *f = tkb_roofline_fns_of(tkb_isa(st));
-  size_t bytes = tkb_roofline_get()->level_buffer[*(const tkb_level *)tkb_user(st)];
+  const tkb_roofline *r = tkb_roofline_get();
+  tkb_level level = *(const tkb_level *)tkb_user(st);
+  size_t bytes = r->level_buffer[level];
+  int streams = r->read_streams[level];
   size_t n = bytes / sizeof(float) / 64 * 64;
   float *x = tkb_alloc(n * sizeof(float));
   tkb_fill_f32(x, n, 1, -1.0f, 1.0f);
   GB_LOOP(st) {
-    float s = f->read_f32(x, n);
+    float s = f->read_f32(x, n, streams);
     GB_DO_NOT_OPTIMIZE(s);
   }
   gb_counter(st, "bytes", (double)(n * sizeof(float)), GB_RATE_PER_ITER);
@@ -326,8 +339,9 @@ static void tkb_context(void) {
   const tkb_roofline *r = tkb_roofline_get();
   for (int l = 0; l < TKB_LEVEL_COUNT; l++) {
     snprintf(key, sizeof key, "roofline_read_%s", tkb_level_name(tkb_levels_all[l]));
-    snprintf(val, sizeof val, "%.1f GB/s (%zu KiB streamed by %s)", r->read_bps[l] * 1e-9,
-             r->level_buffer[l] >> 10, tk_isa_name(r->read_isa));
+    snprintf(val, sizeof val, "%.1f GB/s (%zu KiB read by %s as %d stream%s)", r->read_bps[l] * 1e-9,
+             r->level_buffer[l] >> 10, tk_isa_name(r->read_isa), r->read_streams[l],
+             r->read_streams[l] > 1 ? "s" : "");
     gb_add_context(key, val);
   }
   for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {

@@ -60,6 +60,7 @@ typedef struct tkb_roofline {
   size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM) */
   size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level */
   double read_bps[TKB_LEVEL_COUNT];       /* read bandwidth, bytes per second */
+  int read_streams[TKB_LEVEL_COUNT];      /* parts read side by side that reached it (1, 2, 4) */
   double s8_ops[TK_ISA_COUNT];  /* int8 kernel sequence, register-only: 2 ops per MAC; 0 if unavailable */
   double f32_ops[TK_ISA_COUNT]; /* fp32 multiply-add, register-only: 2 ops per FMA; 0 if unavailable */
 } tkb_roofline;

@@ -1,4 +1,4 @@
-/* sparse benchmarks: SpMV 4096x4096 and SpMM 1024x1024 (n = 64) over a pruning sweep, against OpenBLAS, with ratios and the break-even sparsity. */
+/* sparse benchmarks: SpMV 4096x4096 and SpMM 1024x1024 (n = 64) over a pruning sweep, against tk_linear_f32 and OpenBLAS, with ratios and the break-even sparsity. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +8,9 @@
 #include <cblas.h>
 #endif
 
-/* One product shape and its sweep. Sparsity 0 is the unpruned matrix: the
-   sparse kernels on dense data (every group stored blocked), tinykern's own
-   dense reference until tk_linear_f32 is benchmarked beside it. */
+/* One product shape and its sweep (sparsity 0 is the unpruned matrix in the
+   sparse format: every group stored blocked) and its dense baselines:
+   tk_linear_f32 of the same ISA and OpenBLAS. */
 enum { MAX_PCT = 8, MAX_REPS = 64, BASELINE = TK_ISA_COUNT };
 typedef struct problem {
   const char *name;
@@ -21,11 +21,14 @@ typedef struct problem {
     int pct;
     double ratio;
   } targets[3]; /* sparse time / OpenBLAS time must reach these (avx2, this machine) */
-  float *w, *in, *out;
+  float *w, *in, *in_t, *out; /* in_t: B transposed, [n][cols], for tk_linear_f32 */
   tk_csr *csr[MAX_PCT];
-  /* Seconds per product of each repetition: [isa or BASELINE][sparsity index]. */
+  /* Seconds per product of each repetition: [isa or BASELINE][sparsity index]
+     (the baseline's times are the same for every index), and tk_linear_f32's. */
   double t[TK_ISA_COUNT + 1][MAX_PCT][MAX_REPS];
   int reps[TK_ISA_COUNT + 1][MAX_PCT];
+  double lin[TK_ISA_COUNT][MAX_REPS];
+  int lin_reps[TK_ISA_COUNT];
 } problem;
 
 static problem spmv = {.name = "spmv", .rows = 4096, .cols = 4096, .n = 0,
@@ -41,9 +44,12 @@ static void inputs(problem *p) {
   size_t n = p->n ? p->n : 1;
   p->w = tkb_alloc(p->rows * p->cols * sizeof(float));
   p->in = tkb_alloc(p->cols * n * sizeof(float));
+  p->in_t = tkb_alloc(p->cols * n * sizeof(float));
   p->out = tkb_alloc(p->rows * n * sizeof(float));
   tkb_fill_f32(p->w, p->rows * p->cols, 11, -1.0f, 1.0f);
   tkb_fill_f32(p->in, p->cols * n, 12, -1.0f, 1.0f);
+  for (size_t k = 0; k < p->cols; k++)
+    for (size_t j = 0; j < n; j++) p->in_t[j * p->cols + k] = p->in[k * n + j];
 }
 
 static const tk_csr *pruned(problem *p, size_t si) {
@@ -97,6 +103,28 @@ static void bm_sparse(gb_state *st) {
   counters(st, tkb_isa(st), p, (double)tk_csr_nnz(a), (double)tk_csr_bytes(a));
 }
 
+/* The dense product of the unpruned matrix by tk_linear_f32 under the same
+   ISA: y [batch][out] = x [batch][in] W^T with W = A, so SpMV is batch 1 and
+   SpMM's C = A B is computed as C^T = B^T A^T (batch n, B transposed outside
+   the timed loop; C comes out transposed: the same products and sums). */
+static void bm_linear(gb_state *st) {
+  problem *p = (problem *)tkb_user(st);
+  inputs(p);
+  if (!tkb_variant(st)) return;
+  const float *w = p->w, *x = p->in_t;
+  float *y = p->out;
+  size_t batch = p->n ? p->n : 1;
+  GB_LOOP(st) {
+    tk_linear_f32(w, p->rows, p->cols, NULL, x, batch, y);
+    gb_escape(y);
+  }
+  tk_isa isa = tkb_isa(st);
+  if (p->lin_reps[isa] < MAX_REPS)
+    p->lin[isa][p->lin_reps[isa]++] = gb_loop_seconds(st) / (double)gb_iterations(st);
+  counters(st, isa, p, (double)p->rows * (double)p->cols,
+           (double)p->rows * (double)p->cols * sizeof(float));
+}
+
 #ifdef TK_HAVE_CBLAS
 /* The dense product of the unpruned matrix by OpenBLAS, one thread (tkb_main). */
 static void bm_openblas(gb_state *st) {
@@ -128,34 +156,60 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Median of the recorded repetitions (0 if none); min and max through the pointers. */
-static double median(const problem *p, int who, size_t si, double *lo, double *hi) {
-  int n = p->reps[who][si];
+/* Median of n recorded repetitions (0 if none); min and max through the pointers. */
+static double median_of(const double *t, int n, double *lo, double *hi) {
   if (!n) return 0.0;
   double v[MAX_REPS];
-  memcpy(v, p->t[who][si], (size_t)n * sizeof(double));
+  memcpy(v, t, (size_t)n * sizeof(double));
   qsort(v, (size_t)n, sizeof(double), cmp_double);
   if (lo) *lo = v[0];
   if (hi) *hi = v[n - 1];
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* After the runs: per variant, the medians, the speedup over OpenBLAS and
-   over the unpruned matrix, the issue's targets, and the break-even sparsity
-   (linear between the two sweep points where the speedup crosses 1). */
-static void summary(const problem *p) {
+static double median(const problem *p, int who, size_t si, double *lo, double *hi) {
+  return median_of(p->t[who][si], p->reps[who][si], lo, hi);
+}
+
+/* The sweep point where time `base` is first reached, interpolated linearly
+   in the speedup between the two sweep points around it. */
+static void break_even(FILE *f, const problem *p, tk_isa isa, double base, const char *what) {
+  if (base <= 0.0) return;
+  int prev_pct = -1;
+  double prev_r = 0.0;
+  for (size_t si = 0; si < p->n_pct; si++) {
+    double t = median(p, isa, si, NULL, NULL);
+    if (t <= 0.0) continue;
+    double r = base / t;
+    if (r >= 1.0) {
+      if (prev_pct < 0)
+        fprintf(f, "  break-even sparsity vs %s: at or below %d%%\n", what, p->pct[si]);
+      else
+        fprintf(f, "  break-even sparsity vs %s: ~%.0f%% (between %d%% and %d%%)\n", what,
+               prev_pct + (p->pct[si] - prev_pct) * (1.0 - prev_r) / (r - prev_r), prev_pct,
+               p->pct[si]);
+      return;
+    }
+    prev_pct = p->pct[si];
+    prev_r = r;
+  }
+  fprintf(f, "  break-even sparsity vs %s: above %d%%\n", what, prev_pct);
+}
+
+/* After the runs: per variant, the medians, the speedups over OpenBLAS and
+   over tk_linear_f32 of the same ISA, the issue's targets, and the break-even
+   sparsities. */
+static void summary(FILE *f, const problem *p) {
   double base = median(p, BASELINE, 0, NULL, NULL);
   for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
     if (!p->reps[isa][0] && !p->reps[isa][p->n_pct - 1]) continue;
+    double lin = median_of(p->lin[isa], p->lin_reps[isa], NULL, NULL);
     char shape[48];
     int len = snprintf(shape, sizeof shape, "%zux%zu", p->rows, p->cols);
     if (p->n) snprintf(shape + len, sizeof shape - (size_t)len, " n=%zu", p->n);
-    printf("\n%s %s, %s, one thread; OpenBLAS: %.3f ms (median)\n", p->name, shape,
-           tk_isa_name(isa), base * 1e3);
-    printf("  sparsity  time ms (min-max)          vs OpenBLAS  vs unpruned  target\n");
-    double dense = median(p, isa, 0, NULL, NULL), prev_r = 0.0;
-    int prev_pct = -1;
-    bool found = false;
+    fprintf(f, "\n%s %s, %s, one thread; OpenBLAS %.3f ms, tk_linear_f32 (%s) %.3f ms\n", p->name,
+           shape, tk_isa_name(isa), base * 1e3, tk_isa_name(isa), lin * 1e3);
+    fprintf(f, "  sparsity  time ms (min-max)          vs OpenBLAS  vs tk_linear_f32  target\n");
     for (size_t si = 0; si < p->n_pct; si++) {
       double lo = 0, hi = 0, t = median(p, isa, si, &lo, &hi);
       if (t <= 0.0) continue;
@@ -166,34 +220,37 @@ static void summary(const problem *p) {
           snprintf(tgt, sizeof tgt, ">= %.0fx: %s", p->targets[k].ratio,
                    r >= p->targets[k].ratio ? "met" : "NOT met");
       }
-      printf("  %5d%%   %8.3f (%.3f-%.3f)   %9.2fx  %9.2fx   %s\n", p->pct[si], t * 1e3, lo * 1e3,
-             hi * 1e3, r, dense > 0.0 ? dense / t : 0.0, tgt);
-      if (base > 0.0 && !found && r >= 1.0) {
-        found = true;
-        if (prev_pct < 0)
-          printf("  break-even vs OpenBLAS: at or below %d%%\n", p->pct[si]);
-        else
-          printf("  break-even vs OpenBLAS: ~%.0f%% (between %d%% and %d%%)\n",
-                 prev_pct + (p->pct[si] - prev_pct) * (1.0 - prev_r) / (r - prev_r), prev_pct,
-                 p->pct[si]);
-      }
-      prev_pct = p->pct[si];
-      prev_r = r;
+      fprintf(f, "  %5d%%   %8.3f (%.3f-%.3f)   %9.2fx  %14.2fx   %s\n", p->pct[si], t * 1e3,
+             lo * 1e3, hi * 1e3, r, lin > 0.0 ? lin / t : 0.0, tgt);
     }
-    if (base > 0.0 && !found) printf("  break-even vs OpenBLAS: above %d%%\n", prev_pct);
+    break_even(f, p, isa, base, "OpenBLAS");
+    break_even(f, p, isa, lin, "tk_linear_f32");
   }
 }
 
 static void register_problem(problem *p) {
-#ifdef TK_HAVE_CBLAS
   char name[48];
-  snprintf(name, sizeof name, "%s/openblas", p->name);
+#ifdef TK_HAVE_CBLAS
+  snprintf(name, sizeof name, "%s_dense/openblas", p->name);
   gb_unit(gb_register(name, bm_openblas, p), GB_MS);
 #endif
+  TKB_FOR_EACH_ISA(isa) {
+    snprintf(name, sizeof name, "%s_dense/tk_linear_f32", p->name);
+    gb_unit(tkb_register(name, isa, bm_linear, p), GB_MS);
+  }
   TKB_FOR_EACH_ISA(isa) {
     gb_bench *b = gb_unit(gb_arg_name(tkb_register(p->name, isa, bm_sparse, p), "sparsity_pct"), GB_MS);
     for (size_t si = 0; si < p->n_pct; si++) gb_arg(b, p->pct[si]);
   }
+}
+
+/* The summary goes to stdout after the console report, to stderr when stdout
+   carries JSON or CSV (--benchmark_format or BENCHMARK_FORMAT). */
+static FILE *summary_stream(int argc, char **argv) {
+  const char *fmt = getenv("BENCHMARK_FORMAT");
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], "--benchmark_format=", 19) == 0) fmt = argv[i] + 19;
+  return fmt && strcmp(fmt, "console") != 0 ? stderr : stdout;
 }
 
 int main(int argc, char **argv) {
@@ -201,9 +258,11 @@ int main(int argc, char **argv) {
   register_problem(&spmm);
   int rc = tkb_main(argc, argv);
   if (rc == 0 && !gb_listing_only(argc, argv)) {
-    printf("\nSummary (medians of the repetitions above, all measured in this run)\n");
-    summary(&spmv);
-    summary(&spmm);
+    FILE *f = summary_stream(argc, argv);
+    fprintf(f, "\nSummary: medians of the repetitions above, all measured in this run (the\n"
+            "thread's CPU time); 0%% is the unpruned matrix in the sparse format\n");
+    summary(f, &spmv);
+    summary(f, &spmm);
   }
   return rc;
 }

@@ -13,8 +13,9 @@
 typedef struct tkb_roofline_fns {
   tk_isa isa;
   /* Sums x[0..n) (n a multiple of 64) with vector loads into independent
-     accumulators: limited by the read bandwidth of wherever x lives. */
-  float (*read_f32)(const float *x, size_t n);
+     accumulators, as `streams` (1, 2 or 4) parts read side by side: limited by
+     the read bandwidth of wherever x lives. */
+  float (*read_f32)(const float *x, size_t n, int streams);
   /* `iters` rounds of the int8 dot kernel's multiply-add sequence with register
      operands (no loads): the int8 MAC peak of that instruction sequence. */
   int32_t (*s8_mac)(size_t iters);

@@ -14,14 +14,28 @@
 #define TKR_S8_ACC 4
 #define TKR_FMA_ACC 10
 
-static float TK_FN(roofline_read)(const float *x, size_t n) {
+/* Reads x as `streams` equal parts side by side (accumulator j reads part
+   j % streams): several streams keep more hardware prefetchers busy, and the
+   best count differs by level and machine, so the caller tries 1, 2 and 4. */
+static inline float TK_FN(roofline_read_streams)(const float *x, size_t n, const size_t streams) {
   tk_vf acc[TKR_READ_ACC];
   for (int j = 0; j < TKR_READ_ACC; j++) acc[j] = tk_vf_zero();
-  for (size_t i = 0; i + TKR_READ_ACC * TK_VF_WIDTH <= n; i += TKR_READ_ACC * TK_VF_WIDTH)
-    for (int j = 0; j < TKR_READ_ACC; j++)
-      acc[j] = tk_vf_add(acc[j], tk_vf_load(x + i + (size_t)j * TK_VF_WIDTH));
+  const size_t part = n / streams, step = TKR_READ_ACC / streams * TK_VF_WIDTH;
+  for (size_t i = 0; i + step <= part; i += step)
+    for (size_t j = 0; j < TKR_READ_ACC; j++)
+      acc[j] = tk_vf_add(acc[j], tk_vf_load(x + (j % streams) * part + i + j / streams * TK_VF_WIDTH));
   for (int j = 1; j < TKR_READ_ACC; j++) acc[0] = tk_vf_add(acc[0], acc[j]);
   return tk_vf_hsum(acc[0]);
+}
+
+/* One specialised loop per stream count (the count must be a constant for the
+   accumulators to stay in registers). */
+static float TK_FN(roofline_read)(const float *x, size_t n, int streams) {
+  switch (streams) {
+    case 1: return TK_FN(roofline_read_streams)(x, n, 1);
+    case 2: return TK_FN(roofline_read_streams)(x, n, 2);
+    default: return TK_FN(roofline_read_streams)(x, n, 4);
+  }
 }
 
 /* The inputs are zero (timing of these instructions does not depend on the

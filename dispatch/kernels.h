@@ -6,6 +6,8 @@
 
 #include "tinykern.h"
 
+struct tk_att_job;
+
 /* Kernels never check arguments, never allocate and never print: the public
    front functions (kernels/<family>/<family>.c) have validated everything. */
 typedef struct tk_kernels {
@@ -35,6 +37,15 @@ typedef struct tk_kernels {
   void (*spmv)(const struct tk_csr *a, const float *x, float *y);
   /* C[rows][n] = A B, B [cols][n]; n >= 1; every C element written. */
   void (*spmm)(const struct tk_csr *a, const float *b, size_t n, float *c);
+
+  /* attention (kernels/attention) */
+  /* One kv head's online-softmax attention over a job's query rows, for K/V
+     stored as f32, f16 or s8 (struct tk_att_job: attention/attention_kernels.h). */
+  void (*attend_f32)(const struct tk_att_job *job);
+  void (*attend_f16)(const struct tk_att_job *job);
+  void (*attend_s8)(const struct tk_att_job *job);
+  /* h = f16 bits of clamp(x, -65504, 65504), rounded to nearest even. */
+  void (*f32_to_f16)(const float *x, size_t n, uint16_t *h);
 } tk_kernels;
 
 /* Every ISA's table (kernels/table.c). Only the tables of natively built ISAs

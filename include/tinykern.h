@@ -112,6 +112,47 @@ TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
 /* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
+/* ---- attention: KV cache and incremental (decode) attention ---- */
+typedef enum tk_dtype { TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8 } tk_dtype;
+typedef struct tk_kv_config {
+  size_t n_kv_heads; /* >= 1 */
+  size_t head_dim;   /* >= 1, any value (not only multiples of 8) */
+  size_t capacity;   /* positions kept, >= 1 */
+  tk_dtype dtype;    /* storage of K and V: f32; f16 (saturates at +-65504, round to
+                        nearest even); s8 (one symmetric scale per position and kv
+                        head, max|row| / 127, quantized on append) */
+  bool sliding;      /* when full: false -> append fails with TK_ERR_OVERFLOW and
+                        changes nothing; true -> the oldest positions are dropped */
+} tk_kv_config;
+/* A KV cache: one writer or many readers at a time (tk_attend only reads it). */
+typedef struct tk_kv_cache tk_kv_cache;
+TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
+/* k, v: [n_tokens][n_kv_heads][head_dim], finite (else TK_ERR_ARG). A sliding
+   cache given more tokens than its capacity keeps the last `capacity` ones. On
+   any error the cache is unchanged. */
+TK_API tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v,
+                                    size_t n_tokens);
+TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now */
+TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
+TK_API void tk_kv_cache_reset(tk_kv_cache *c);
+TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
+/* q, out: [n_q_tokens][n_heads][head_dim] (out may be q: in place). The queries are
+   those of the last n_q_tokens cached positions, causal (query t sees the
+   positions up to its own that are still in the cache); n_q_tokens == 1 is one
+   decode step; n_q_tokens <= tk_kv_cache_len (else TK_ERR_ARG). n_heads is a
+   multiple of n_kv_heads (grouped-query attention: head h reads kv head
+   h / (n_heads / n_kv_heads)). out = softmax(q K^T / sqrt(head_dim)) V, with
+   fp32 accumulation; q must be finite (TK_ERR_ARG). The result is finite for
+   every finite input, huge logits included. */
+TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
+                           size_t n_heads, float *out);
+/* Stateless full attention over a whole sequence (the recompute baseline):
+   q, out [seq][n_heads][head_dim]; k, v [seq][n_kv_heads][head_dim]; causal:
+   position t sees positions 0..t, else all. Inputs are not scanned: non-finite
+   values propagate. */
+TK_API tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,
+                                  size_t n_heads, size_t n_kv_heads, size_t head_dim,
+                                  bool causal, float *out);
 
 #ifdef __cplusplus
 }

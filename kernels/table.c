@@ -1,5 +1,6 @@
 /* Which ISA has which kernel: the one list. Each ISA's library compiles this file with -DTK_TABLE_<ISA>. */
 #include "dispatch/kernels.h"
+#include "attention/attention_kernels.h"
 #include "int8/int8_kernels.h"
 #include "qlinear/qlinear_kernels.h"
 #include "sparse/sparse_kernels.h"
@@ -21,6 +22,11 @@ const tk_kernels tk_kernels_scalar = {
     /* sparse */
     .spmv = tk_spmv_scalar,
     .spmm = tk_spmm_scalar,
+    /* attention */
+    .attend_f32 = tk_attend_f32_scalar,
+    .attend_f16 = tk_attend_f16_scalar,
+    .attend_s8 = tk_attend_s8_scalar,
+    .f32_to_f16 = tk_f32_to_f16_scalar,
 };
 #endif
 
@@ -38,6 +44,11 @@ const tk_kernels tk_kernels_sse41 = {
     /* sparse */
     .spmv = tk_spmv_sse41,
     .spmm = tk_spmm_sse41,
+    /* attention */
+    .attend_f32 = tk_attend_f32_sse41,
+    .attend_f16 = tk_attend_f16_sse41,
+    .attend_s8 = tk_attend_s8_sse41,
+    .f32_to_f16 = tk_f32_to_f16_sse41,
 };
 #endif
 
@@ -55,6 +66,11 @@ const tk_kernels tk_kernels_avx2 = {
     /* sparse */
     .spmv = tk_spmv_avx2,
     .spmm = tk_spmm_avx2,
+    /* attention */
+    .attend_f32 = tk_attend_f32_avx2,
+    .attend_f16 = tk_attend_f16_avx2,
+    .attend_s8 = tk_attend_s8_avx2,
+    .f32_to_f16 = tk_f32_to_f16_avx2,
 };
 #endif
 
@@ -72,6 +88,11 @@ const tk_kernels tk_kernels_neon = {
     /* sparse */
     .spmv = tk_spmv_neon,
     .spmm = tk_spmm_neon,
+    /* attention */
+    .attend_f32 = tk_attend_f32_neon,
+    .attend_f16 = tk_attend_f16_neon,
+    .attend_s8 = tk_attend_s8_neon,
+    .f32_to_f16 = tk_f32_to_f16_neon,
 };
 #endif
 
@@ -89,5 +110,10 @@ const tk_kernels tk_kernels_neondot = {
     /* sparse (the dot-product extension adds nothing to fp32: NEON kernels) */
     .spmv = tk_spmv_neon,
     .spmm = tk_spmm_neon,
+    /* attention (no int8 dot step: the NEON kernels) */
+    .attend_f32 = tk_attend_f32_neon,
+    .attend_f16 = tk_attend_f16_neon,
+    .attend_s8 = tk_attend_s8_neon,
+    .f32_to_f16 = tk_f32_to_f16_neon,
 };
 #endif

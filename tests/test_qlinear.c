@@ -123,37 +123,37 @@ static void check_qlinear_output(const char *who, tk_isa isa, shape s, bool has_
     }
 }
 
+/* Inputs, layer and reference once per shape, then every variant on them. */
 static void qlinear_every_variant_matches_quantized_reference(void **state) {
   (void)state;
   build_shapes();
   tk_rng r = {0x5eed};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *k = tk_test_table(isa);
-    for (size_t si = 0; si < n_shapes; si++) {
-      shape s = shapes[si];
-      bool has_bias = si % 2 == 0;
-      float *w = malloc(s.out * s.in * sizeof(float));
-      float *x = malloc(s.batch * s.in * sizeof(float));
-      float *bias = malloc(s.out * sizeof(float));
-      float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-      assert_true(w && x && bias && y);
-      fill_case(&r, w, s.out, s.in);
-      fill_case(&r, x, s.batch, s.in);
-      for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
-      tk_qlinear *l = NULL;
-      assert_int_equal(tk_qlinear_create(w, s.out, s.in, has_bias ? bias : NULL, &l), TK_OK);
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    bool has_bias = si % 2 == 0;
+    float *w = malloc(s.out * s.in * sizeof(float));
+    float *x = malloc(s.batch * s.in * sizeof(float));
+    float *bias = malloc(s.out * sizeof(float));
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_true(w && x && bias && y);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    tk_qlinear *l = NULL;
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, has_bias ? bias : NULL, &l), TK_OK);
+    ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
+    TK_FOR_EACH_VARIANT(isa) {
       for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-      assert_int_equal(tk_qlinear_forward_with(k, l, x, s.batch, y), TK_OK);
+      assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, s.batch, y), TK_OK);
       assert_true(y[s.batch * s.out] == -77.0f); /* nothing past the output */
-      ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
       check_qlinear_output("qlinear_s8", isa, s, has_bias, bias, &ref, y);
-      ref_free(&ref);
-      tk_qlinear_destroy(l);
-      free(w);
-      free(x);
-      free(bias);
-      free(y);
     }
+    ref_free(&ref);
+    tk_qlinear_destroy(l);
+    free(w);
+    free(x);
+    free(bias);
+    free(y);
   }
 }
 
@@ -313,6 +313,32 @@ static void qlinear_public_same_result_under_every_available_isa(void **state) {
   assert_int_equal(tk_isa_select(saved), TK_OK);
 }
 
+/* Finite inputs never give NaN: with huge weights and activations the product
+   of the two scales overflows fp32; an output whose int32 sum is 0 must still be
+   exactly its bias (found by fuzz_qlinear: 0 * inf). */
+static void qlinear_huge_scales_zero_sum_gives_bias(void **state) {
+  (void)state;
+  enum { OUT = 9, IN = 6 };
+  float w[OUT * IN], bias[OUT], x[IN] = {1e30f, -1e30f, 1e30f, -1e30f, 0.0f, 0.0f}, y[OUT];
+  for (size_t o = 0; o < OUT; o++) {
+    bias[o] = (float)o - 4.0f;
+    for (size_t i = 0; i < IN; i++) w[o * IN + i] = (o % 2 ? 3e29f : -2e30f) * (i < 4 ? 1.0f : 0.5f);
+  }
+  tk_qlinear *l;
+  assert_int_equal(tk_qlinear_create(w, OUT, IN, bias, &l), TK_OK);
+  TK_FOR_EACH_VARIANT(isa) {
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, 1, y), TK_OK);
+    for (size_t o = 0; o < OUT; o++) {
+      if (y[o] != bias[o]) {
+        print_error("qlinear %s out=%zu: got %g want the bias %g\n", tk_isa_name(isa), o,
+                    (double)y[o], (double)bias[o]);
+        fail();
+      }
+    }
+  }
+  tk_qlinear_destroy(l);
+}
+
 static void qlinear_bytes_about_a_quarter_of_fp32(void **state) {
   (void)state;
   const size_t out = 1000, in = 4095;
@@ -398,49 +424,55 @@ static void qlinear_bad_input_returns_status_and_writes_nothing(void **state) {
 
 /* ---- linear_f32 ---- */
 
+/* Inputs and the double reference once per shape, then every variant on them. */
 static void linear_f32_every_variant_matches_reference(void **state) {
   (void)state;
   build_shapes();
   tk_rng r = {0xf32};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *k = tk_test_table(isa);
-    for (size_t si = 0; si < n_shapes; si++) {
-      shape s = shapes[si];
-      bool has_bias = si % 2 == 1;
-      float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
-      float *bias = malloc(s.out * sizeof(float));
-      float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-      assert_true(w && x && bias && y);
-      fill_case(&r, w, s.out, s.in);
-      fill_case(&r, x, s.batch, s.in);
-      for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    bool has_bias = si % 2 == 1;
+    float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
+    float *bias = malloc(s.out * sizeof(float));
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    double *want = malloc(s.batch * s.out * sizeof(double)), *tol = malloc(s.batch * s.out * sizeof(double));
+    assert_true(w && x && bias && y && want && tol);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    for (size_t b = 0; b < s.batch; b++)
+      for (size_t o = 0; o < s.out; o++) {
+        double sum = has_bias ? bias[o] : 0.0, mag = fabs(sum);
+        for (size_t i = 0; i < s.in; i++) {
+          double p = (double)w[o * s.in + i] * (double)x[b * s.in + i];
+          sum += p;
+          mag += fabs(p);
+        }
+        want[b * s.out + o] = sum;
+        tol[b * s.out + o] = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
+      }
+    TK_FOR_EACH_VARIANT(isa) {
       for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-      assert_int_equal(tk_linear_f32_with(k, w, s.out, s.in, has_bias ? bias : NULL, x, s.batch, y),
+      assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, s.out, s.in,
+                                          has_bias ? bias : NULL, x, s.batch, y),
                        TK_OK);
       assert_true(y[s.batch * s.out] == -77.0f);
-      for (size_t b = 0; b < s.batch; b++)
-        for (size_t o = 0; o < s.out; o++) {
-          double want = has_bias ? bias[o] : 0.0, mag = fabs(want);
-          for (size_t i = 0; i < s.in; i++) {
-            double p = (double)w[o * s.in + i] * (double)x[b * s.in + i];
-            want += p;
-            mag += fabs(p);
-          }
-          double tol = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
-          double got = y[b * s.out + o];
-          if (!(fabs(got - want) <= tol)) {
-            print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
-                        "%.9g, want %.9g\n",
-                        tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias, b, o,
-                        got, want);
-            fail();
-          }
+      for (size_t i = 0; i < s.batch * s.out; i++) {
+        if (!(fabs(y[i] - want[i]) <= tol[i])) {
+          print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
+                      "%.9g, want %.9g\n",
+                      tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias,
+                      i / s.out, i % s.out, (double)y[i], want[i]);
+          fail();
         }
-      free(w);
-      free(x);
-      free(bias);
-      free(y);
+      }
     }
+    free(w);
+    free(x);
+    free(bias);
+    free(y);
+    free(want);
+    free(tol);
   }
 }
 
@@ -489,6 +521,7 @@ int main(void) {
       cmocka_unit_test(qlinear_int32_part_exact_at_extremes),
       cmocka_unit_test(qlinear_accuracy_within_quantization_bound),
       cmocka_unit_test(qlinear_public_same_result_under_every_available_isa),
+      cmocka_unit_test(qlinear_huge_scales_zero_sum_gives_bias),
       cmocka_unit_test(qlinear_bytes_about_a_quarter_of_fp32),
       cmocka_unit_test(qlinear_bad_input_returns_status_and_writes_nothing),
       cmocka_unit_test(linear_f32_every_variant_matches_reference),

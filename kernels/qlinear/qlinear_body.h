@@ -1,5 +1,7 @@
 /* qlinear kernels written once for every ISA: blocking and tails here, the innermost steps from simd/<isa>.h. */
 
+#include <float.h>
+
 /* The including file has included one vector header (simd/<isa>.h), which
    names the functions through TK_FN and supplies tk_q8w / tk_q8acc (one k-group
    of 8 packed rows, the int32 sums of 8 rows for one batch row), TK_QL_MR and
@@ -20,9 +22,12 @@ static inline void TK_FN(ql_store)(tk_q8acc acc, const float *scale, const float
   int32_t a[TK_QL_ROWS];
   float t[TK_QL_ROWS];
   tk_q8acc_store(a, acc);
-  const tk_vf s = tk_vf_set1(xs);
+  const tk_vf s = tk_vf_set1(xs), big = tk_vf_set1(FLT_MAX);
   for (size_t i = 0; i < TK_QL_ROWS; i += TK_VF_WIDTH) {
-    tk_vf rs = tk_vf_mul(tk_vf_load(scale + i), s);
+    /* The two scales' product can overflow where acc * product does not
+       matter: with acc == 0 an infinite product would give 0 * inf = NaN.
+       Saturated at FLT_MAX it gives 0, and +-inf only when |y| > FLT_MAX anyway. */
+    tk_vf rs = tk_vf_min(tk_vf_mul(tk_vf_load(scale + i), s), big);
     tk_vf_store(t + i, tk_vf_add(tk_vf_mul(tk_vf_load_s32(a + i), rs), tk_vf_load(bias + i)));
   }
   memcpy(y, t, nvalid * sizeof(float));

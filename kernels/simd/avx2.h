@@ -161,5 +161,28 @@ static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx)
 /* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16):
    8 x 8 = 64 floats, a whole n = 64 row of C in one pass. */
 #define TK_SPMM_ACC 8
+/* ---- attention ---- */
+#include <simde/x86/f16c.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+}
+/* F16C: 8 halves <-> 8 fp32 in one instruction; the immediate asks for round
+   to nearest even whatever MXCSR says, so the bits match the other ISAs. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  _mm_storeu_si128((__m128i *)(void *)p,
+                   _mm256_cvtps_ph(v, SIMDE_MM_FROUND_TO_NEAREST_INT | SIMDE_MM_FROUND_NO_EXC));
+}
+
+/* The horizontal sums of four vectors: pairwise adds within each 128-bit half
+   (vhaddps) leave the four partial sums of each half in order; one add of
+   the halves finishes them. */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+}
 
 #endif

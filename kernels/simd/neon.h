@@ -181,5 +181,53 @@ static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx)
 }
 /* Vectors of C-row accumulators an SpMM pass keeps in registers (16 on armv7, 32 on aarch64). */
 #define TK_SPMM_ACC 8
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return vreinterpretq_f32_u32(vshlq_n_u32(vreinterpretq_u32_f32(t), 23));
+}
+/* aarch64 converts halves in hardware (fcvtl / fcvtn, round to nearest even).
+   armv7 with plain -mfpu=neon has no conversion: 4 halves -> fp32 exactly as
+   in simd/scalar.h (normal: bits moved and exponent rebiased; subnormal:
+   mantissa times 2^-24, no subnormal arithmetic, which armv7 NEON flushes);
+   fp32 -> half through SIMDe's portable round-to-nearest-even conversion
+   (scalar VFP code, which does not flush), one lane at a time. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+#if defined(__aarch64__)
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+#else
+  uint32x4_t h = vmovl_u16(vld1_u16(p));
+  uint32x4_t mag = vandq_u32(h, vdupq_n_u32(0x7fff));
+  uint32x4_t normal = vaddq_u32(vshlq_n_u32(mag, 13), vdupq_n_u32(112u << 23));
+  float32x4_t sub = vmulq_f32(vcvtq_f32_u32(mag), vdupq_n_f32(0x1p-24f));
+  uint32x4_t f = vbslq_u32(vcltq_u32(mag, vdupq_n_u32(0x400)), vreinterpretq_u32_f32(sub), normal);
+  uint32x4_t sign = vshlq_n_u32(vandq_u32(h, vdupq_n_u32(0x8000)), 16);
+  return vreinterpretq_f32_u32(vorrq_u32(f, sign));
+#endif
+}
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+#if defined(__aarch64__)
+  vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v)));
+#else
+  float x[4];
+  vst1q_f32(x, v);
+  for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
+#endif
+}
+
+/* The horizontal sums of four vectors: two rounds of pairwise adds (aarch64
+   vpaddq_f32; armv7 pairs the halves with vpadd_f32). */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+#if defined(__aarch64__)
+  vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+#else
+  float32x2_t ab = vpadd_f32(vadd_f32(vget_low_f32(a), vget_high_f32(a)),
+                             vadd_f32(vget_low_f32(b), vget_high_f32(b)));
+  float32x2_t cd = vpadd_f32(vadd_f32(vget_low_f32(c), vget_high_f32(c)),
+                             vadd_f32(vget_low_f32(d), vget_high_f32(d)));
+  vst1q_f32(out, vcombine_f32(ab, cd));
+#endif
+}
 
 #endif

@@ -77,5 +77,44 @@ static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx)
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
 /* Vectors of C-row accumulators an SpMM pass keeps in registers. */
 #define TK_SPMM_ACC 4
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* t = n + TK_EXP2_MAGIC for an integer n in [-127, 0] (set by the add that
+   rounded it) holds 127 + n in its low mantissa bits: shifting them into the
+   exponent field gives 2^n, and +0.0 exactly for n = -127. */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  uint32_t b;
+  memcpy(&b, &t, sizeof b);
+  b <<= 23;
+  memcpy(&t, &b, sizeof t);
+  return t;
+}
+/* f16 bits -> fp32, exact for every finite half and without subnormal
+   arithmetic (so also under flush-to-zero, as armv7 NEON always is): a normal
+   half is its bits moved to fp32's place plus the exponent bias difference
+   (127 - 15 = 112); a subnormal half is its integer mantissa times 2^-24. */
+/* Both forms are computed and picked with integer selects: a branch on the
+   sign of random data would mispredict half the time. */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  const uint32_t h = p[0], mag = h & 0x7fffu;
+  const float sub = (float)mag * 0x1p-24f;
+  uint32_t sub_bits, b;
+  memcpy(&sub_bits, &sub, sizeof sub_bits);
+  b = mag < 0x400u ? sub_bits : (mag << 13) + (112u << 23);
+  b |= (h & 0x8000u) << 16;
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+/* fp32 -> f16 bits, round to nearest even (SIMDe's portable conversion, or the
+   compiler's when it has a half type); the caller has clamped v to +-65504. */
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
+}
+
+/* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  out[0] = a, out[1] = b, out[2] = c, out[3] = d;
+}
 
 #endif

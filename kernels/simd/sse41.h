@@ -152,5 +152,37 @@ static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx)
 }
 /* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16). */
 #define TK_SPMM_ACC 8
+/* ---- attention ---- */
+#include <simde/simde-f16.h>
+/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
+static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
+  return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(t), 23));
+}
+/* No F16C before AVX: 4 halves -> fp32 exactly as in simd/scalar.h (normal:
+   bits moved and exponent rebiased; subnormal: mantissa times 2^-24). */
+static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
+  int64_t w;
+  memcpy(&w, p, sizeof w);
+  __m128i h = _mm_cvtepu16_epi32(_mm_cvtsi64_si128(w));
+  __m128i mag = _mm_and_si128(h, _mm_set1_epi32(0x7fff));
+  __m128i normal = _mm_add_epi32(_mm_slli_epi32(mag, 13), _mm_set1_epi32(112 << 23));
+  __m128 sub = _mm_mul_ps(_mm_cvtepi32_ps(mag), _mm_set1_ps(0x1p-24f));
+  __m128 is_sub = _mm_castsi128_ps(_mm_cmplt_epi32(mag, _mm_set1_epi32(0x400)));
+  __m128 f = _mm_blendv_ps(_mm_castsi128_ps(normal), sub, is_sub);
+  __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
+  return _mm_or_ps(f, _mm_castsi128_ps(sign));
+}
+/* fp32 -> f16 bits, round to nearest even, one lane at a time through SIMDe's
+   portable conversion (the bits F16C would give); v is clamped to +-65504. */
+static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
+  float x[4];
+  _mm_storeu_ps(x, v);
+  for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
+}
+
+/* The horizontal sums of four vectors: two rounds of pairwise adds (haddps). */
+static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
+  _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
+}
 
 #endif

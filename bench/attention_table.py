@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The attention tables of the issue from bench_attention's JSON output.
+
+  build/bench/bench_attention --benchmark_out=att.json --benchmark_out_format=json
+  python3 bench/attention_table.py att.json
+
+Times are the median over repetitions of the thread's CPU time (the bench
+default), with the min-max spread; GB/s is K+V bytes read per second and
+% roofline is against the bench's own read roofline of the cache level the
+K+V working set fits in (both from the median run)."""
+import json
+import re
+import sys
+
+NAME = re.compile(r"^(attend|step|recompute)/(\w+)/(\w+)/L:(\d+)/kv:(\d+)$")
+
+
+def load(path):
+    data = json.load(open(path))
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "aggregate" or "error_occurred" in b:
+            continue
+        m = NAME.match(b["run_name"])
+        if not m:
+            continue
+        kind, dtype, isa, L, kv = m.group(1), m.group(2), m.group(3), int(m.group(4)), int(m.group(5))
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+        r = runs.setdefault((kind, dtype, isa, L, kv), {})
+        r[b["aggregate_name"]] = b["cpu_time"] * scale  # microseconds
+        if b["aggregate_name"] == "median":
+            r["gbps"] = b.get("bytes", 0.0) / 1e9
+            r["pct"] = b.get("pct_bw", 0.0)
+    return data["context"], runs
+
+
+def us(x):
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def main():
+    ctx, runs = load(sys.argv[1])
+    isas = sorted({k[2] for k in runs}, key=["scalar", "sse41", "avx2", "neon", "neondot"].index)
+    Ls = sorted({k[3] for k in runs})
+    kvs = sorted({k[4] for k in runs})
+    print("Context: " + ", ".join(f"{k}: {ctx[k]}" for k in sorted(ctx) if k.startswith("roofline_read")))
+    print(f"load average at start: {ctx.get('load_avg')}\n")
+
+    for dtype in ("f32", "f16", "s8"):
+        print(f"### Decode step (tk_attend, n_q_tokens = 1), {dtype} cache, 32 q heads, head_dim 128\n")
+        print("| kv | L | " + " | ".join(f"{i} us (min-max) | {i} GB/s | {i} % roof" for i in isas) + " |")
+        print("|---|---|" + "---|---|---|" * len(isas))
+        for kv in kvs:
+            for L in Ls:
+                cells = []
+                for i in isas:
+                    r = runs.get(("attend", dtype, i, L, kv))
+                    cells += ([f"{us(r['median'])} ({us(r['min'])}-{us(r['max'])})", f"{r['gbps']:.1f}",
+                               f"{r['pct']:.0f}"] if r else ["", "", ""])
+                print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
+        print()
+
+    print("### Cache storage: decode step time of f32 over f16 and s8 (same ISA)\n")
+    print("| kv | L | " + " | ".join(f"{i} f32/f16 | {i} f32/s8" for i in isas) + " |")
+    print("|---|---|" + "---|---|" * len(isas))
+    for kv in kvs:
+        for L in Ls:
+            cells = []
+            for i in isas:
+                f32 = runs.get(("attend", "f32", i, L, kv))
+                for dt in ("f16", "s8"):
+                    o = runs.get(("attend", dt, i, L, kv))
+                    cells.append(f"{f32['median'] / o['median']:.2f}x" if f32 and o else "")
+            print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
+    print()
+
+    print("### Incremental (append + tk_attend) vs recompute (tk_attention_f32, causal, whole prefix), f32\n")
+    print("| kv | L | " + " | ".join(f"{i} step us | {i} recompute us | {i} ratio" for i in isas) + " |")
+    print("|---|---|" + "---|---|---|" * len(isas))
+    breakeven = {}
+    for kv in kvs:
+        for L in Ls:
+            cells = []
+            for i in isas:
+                s, r = runs.get(("step", "f32", i, L, kv)), runs.get(("recompute", "f32", i, L, kv))
+                ratio = r["median"] / s["median"] if s and r else None
+                if ratio is not None and ratio >= 1.0:
+                    breakeven.setdefault((i, kv), L)
+                cells += [us(s["median"]) if s else "", us(r["median"]) if r else "",
+                          f"{ratio:.1f}x" if ratio is not None else ""]
+            print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
+    print()
+    for (i, kv), L in sorted(breakeven.items()):
+        note = f"<= {L} (faster at the shortest length measured)" if L == Ls[0] else f"{L}"
+        print(f"- break-even {i}, {kv} kv heads: L {note}")
+
+
+if __name__ == "__main__":
+    main()

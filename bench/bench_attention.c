@@ -1,0 +1,152 @@
+/* Attention benchmarks: decode steps on a KV cache (f32/f16/s8) per variant against the read roofline, and incremental vs recompute. */
+#include <stdio.h>
+
+#include "bench/bench_common.h"
+
+/* The shapes of the issue: 32 query heads of 128 dims, 8 or 32 kv heads. */
+enum { N_HEADS = 32, HEAD_DIM = 128 };
+
+typedef struct att_case {
+  tk_dtype dtype;
+} att_case;
+
+static const att_case case_f32 = {TK_DTYPE_F32}, case_f16 = {TK_DTYPE_F16}, case_s8 = {TK_DTYPE_S8};
+
+static size_t elem_bytes(tk_dtype dt) { return dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1; }
+
+/* Bytes a decode step over L positions reads from the cache: K and V rows,
+   plus the two scales of each s8 row. */
+static double kv_bytes(tk_dtype dt, size_t L, size_t n_kv) {
+  double rows = 2.0 * (double)n_kv * (double)L;
+  return rows * HEAD_DIM * (double)elem_bytes(dt) + (dt == TK_DTYPE_S8 ? rows * 4.0 : 0.0);
+}
+
+/* A sliding cache of capacity L, full (L random tokens), and one more token's
+   q, k, v. Filled once per run, outside the timing. */
+typedef struct bench_cache {
+  tk_kv_cache *c;
+  float *q, *k, *v, *out;
+} bench_cache;
+
+static bool bench_cache_new(gb_state *st, tk_dtype dt, size_t L, size_t n_kv, bench_cache *b) {
+  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
+  if (tk_kv_cache_create(&cfg, &b->c) != TK_OK) {
+    gb_skip(st, "tk_kv_cache_create failed");
+    return false;
+  }
+  /* Fill in chunks of 256 tokens so the staging buffer stays small. */
+  const size_t chunk = 256, row = n_kv * HEAD_DIM;
+  float *k = tkb_alloc(chunk * row * sizeof(float)), *v = tkb_alloc(chunk * row * sizeof(float));
+  for (size_t t = 0; t < L; t += chunk) {
+    size_t n = L - t < chunk ? L - t : chunk;
+    tkb_fill_f32(k, n * row, 10 + t, -1.0f, 1.0f);
+    tkb_fill_f32(v, n * row, 20 + t, -1.0f, 1.0f);
+    tk_kv_cache_append(b->c, k, v, n);
+  }
+  tkb_free(k);
+  tkb_free(v);
+  b->q = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
+  b->out = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
+  b->k = tkb_alloc(row * sizeof(float));
+  b->v = tkb_alloc(row * sizeof(float));
+  tkb_fill_f32(b->q, N_HEADS * HEAD_DIM, 3, -1.0f, 1.0f);
+  tkb_fill_f32(b->k, row, 4, -1.0f, 1.0f);
+  tkb_fill_f32(b->v, row, 5, -1.0f, 1.0f);
+  return true;
+}
+
+static void bench_cache_free(bench_cache *b) {
+  tk_kv_cache_destroy(b->c);
+  tkb_free(b->q), tkb_free(b->out), tkb_free(b->k), tkb_free(b->v);
+}
+
+/* One decode step's attention (tk_attend, n_q_tokens = 1) over a full cache of
+   L positions: what the read roofline bounds. */
+static void bm_attend(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
+  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  bench_cache b;
+  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  GB_LOOP(st) {
+    tk_attend(b.c, b.q, 1, N_HEADS, b.out);
+    gb_escape(b.out);
+  }
+  const double bytes = kv_bytes(dt, L, n_kv);
+  /* 2 ops per multiply-add, q.k and p.v: 4 per head, position and dim. */
+  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes, (size_t)bytes);
+  bench_cache_free(&b);
+}
+
+/* The incremental step a runtime pays per generated token: append the new
+   token's k, v (the sliding cache drops its oldest) and attend its query. */
+static void bm_step(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
+  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  bench_cache b;
+  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  GB_LOOP(st) {
+    tk_kv_cache_append(b.c, b.k, b.v, 1);
+    tk_attend(b.c, b.q, 1, N_HEADS, b.out);
+    gb_escape(b.out);
+  }
+  const double bytes = kv_bytes(dt, L, n_kv);
+  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes, (size_t)bytes);
+  bench_cache_free(&b);
+}
+
+/* Without a cache, the token at position L costs causal attention over the
+   whole prefix: tk_attention_f32 over L tokens. */
+static void bm_recompute(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  const size_t qn = L * N_HEADS * HEAD_DIM, kn = L * n_kv * HEAD_DIM;
+  float *q = tkb_alloc(qn * sizeof(float)), *out = tkb_alloc(qn * sizeof(float));
+  float *k = tkb_alloc(kn * sizeof(float)), *v = tkb_alloc(kn * sizeof(float));
+  tkb_fill_f32(q, qn, 6, -1.0f, 1.0f);
+  tkb_fill_f32(k, kn, 7, -1.0f, 1.0f);
+  tkb_fill_f32(v, kn, 8, -1.0f, 1.0f);
+  GB_LOOP(st) {
+    tk_attention_f32(q, k, v, L, N_HEADS, n_kv, HEAD_DIM, true, out);
+    gb_escape(out);
+  }
+  /* Causal: L (L + 1) / 2 query-key pairs per head. */
+  const double pairs = (double)L * (double)(L + 1) / 2.0;
+  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * pairs, 0.0, 0);
+  tkb_free(q), tkb_free(out), tkb_free(k), tkb_free(v);
+}
+
+int main(int argc, char **argv) {
+  static const int64_t lengths[] = {8, 32, 96, 256, 512, 1024, 2048, 4096};
+  static const int64_t kv_heads[] = {8, 32};
+  static const struct {
+    const char *name;
+    const att_case *c;
+  } dtypes[] = {{"f32", &case_f32}, {"f16", &case_f16}, {"s8", &case_s8}};
+  const size_t n_len = sizeof lengths / sizeof lengths[0];
+  char name[64];
+  for (size_t di = 0; di < 3; di++) {
+    snprintf(name, sizeof name, "attend/%s", dtypes[di].name);
+    TKB_FOR_EACH_ISA(isa) {
+      gb_bench *b = gb_arg_names2(tkb_register(name, isa, bm_attend, dtypes[di].c), "L", "kv");
+      for (size_t h = 0; h < 2; h++)
+        for (size_t i = 0; i < n_len; i++) gb_args2(b, lengths[i], kv_heads[h]);
+    }
+  }
+  /* Incremental vs recompute: f32 storage, every variant. Recompute grows as
+     L^2 (seconds per call at L = 4096 on AVX2, ten times that in scalar): the
+     longest two lengths only on the best ISA. */
+  const tk_isa best = tk_isa_best();
+  TKB_FOR_EACH_ISA(isa) {
+    gb_bench *s = gb_arg_names2(tkb_register("step/f32", isa, bm_step, &case_f32), "L", "kv");
+    gb_bench *r = gb_arg_names2(tkb_register("recompute/f32", isa, bm_recompute, NULL), "L", "kv");
+    gb_unit(r, GB_US);
+    for (size_t h = 0; h < 2; h++)
+      for (size_t i = 0; i < n_len; i++) {
+        gb_args2(s, lengths[i], kv_heads[h]);
+        if (lengths[i] <= 1024 || isa == best) gb_args2(r, lengths[i], kv_heads[h]);
+      }
+  }
+  return tkb_main(argc, argv);
+}

@@ -1,0 +1,336 @@
+/* attention public functions: the KV cache (ring, f16/s8 conversion on append), tk_attend and the tk_attention_f32 baseline. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention/attention_cache.h"
+#include "attention/attention_kernels.h"
+
+#define LOG2E 1.44269504088896340736
+
+/* tk_attend's query and result rows fit a stack buffer up to this many floats
+   (32 KiB: a decode step of 32 heads x 128 dims); beyond it (prefills) they
+   are allocated per call. */
+#define TK_ATT_STACK_FLOATS 8192
+
+/* Keep every partial dot product of q and k below 2^100 (and every sum of
+   weights times V): far from FLT_MAX ~ 2^128 whatever the summation order. */
+#define TK_ATT_SAFE_LOG2 100
+
+static bool mul_overflows(size_t a, size_t b, size_t *r) {
+  if (b && a > SIZE_MAX / b) return true;
+  *r = a * b;
+  return false;
+}
+
+static size_t elem_size(tk_dtype dt) {
+  return dt == TK_DTYPE_F32 ? sizeof(float) : dt == TK_DTYPE_F16 ? sizeof(uint16_t) : 1;
+}
+
+static size_t padded_dim(size_t head_dim) {
+  return (head_dim + TK_ATT_ALIGN - 1) / TK_ATT_ALIGN * TK_ATT_ALIGN;
+}
+
+static void free_cache(tk_kv_cache *c) {
+  free(c->k);
+  free(c->v);
+  free(c->k_scale);
+  free(c->v_scale);
+  free(c);
+}
+
+tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
+  if (!cfg || !out) return TK_ERR_ARG;
+  if (!cfg->n_kv_heads || !cfg->head_dim || !cfg->capacity) return TK_ERR_ARG;
+  if (cfg->dtype != TK_DTYPE_F32 && cfg->dtype != TK_DTYPE_F16 && cfg->dtype != TK_DTYPE_S8)
+    return TK_ERR_ARG;
+  if (cfg->head_dim > SIZE_MAX - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
+  const size_t stride = padded_dim(cfg->head_dim);
+  size_t rows, elems, bytes, scale_bytes = 0;
+  /* Rows are stored whole, so a 64-byte aligned allocation rounded up to 64 bytes. */
+  if (mul_overflows(cfg->n_kv_heads, cfg->capacity, &rows) ||
+      mul_overflows(rows, stride, &elems) ||
+      mul_overflows(elems, elem_size(cfg->dtype), &bytes) || bytes > SIZE_MAX / 2 - 64 ||
+      mul_overflows(rows, sizeof(float), &scale_bytes))
+    return TK_ERR_OVERFLOW;
+  bytes = (bytes + 63) / 64 * 64;
+  tk_kv_cache *c = calloc(1, sizeof *c);
+  if (!c) return TK_ERR_NOMEM;
+  c->cfg = *cfg;
+  c->stride = stride;
+  /* Not zeroed: append writes whole rows (padding included) and attend reads
+     only the slots of held positions. */
+  c->k = aligned_alloc(64, bytes);
+  c->v = aligned_alloc(64, bytes);
+  bool ok = c->k && c->v;
+  if (cfg->dtype == TK_DTYPE_S8) {
+    c->k_scale = malloc(scale_bytes);
+    c->v_scale = malloc(scale_bytes);
+    ok = ok && c->k_scale && c->v_scale;
+  } else {
+    scale_bytes = 0;
+  }
+  if (!ok) {
+    free_cache(c);
+    return TK_ERR_NOMEM;
+  }
+  c->bytes = sizeof *c + 2 * bytes + 2 * scale_bytes;
+  *out = c;
+  return TK_OK;
+}
+
+void tk_kv_cache_destroy(tk_kv_cache *c) {
+  if (c) free_cache(c);
+}
+
+size_t tk_kv_cache_len(const tk_kv_cache *c) { return c ? c->len : 0; }
+
+size_t tk_kv_cache_bytes(const tk_kv_cache *c) { return c ? c->bytes : 0; }
+
+void tk_kv_cache_reset(tk_kv_cache *c) {
+  if (!c) return;
+  c->len = 0;
+  c->next = 0;
+  c->max_k = c->max_v = 0.0f;
+}
+
+/* Stores one head_dim row x (finite) into slot row `dst` (element index) of
+   storage `base`, padding zeroed; s8 also stores the row's scale. */
+static void store_row(const tk_kernels *kt, const tk_kv_cache *c, void *base, float *scales,
+                      size_t row, const float *x) {
+  const size_t d = c->cfg.head_dim, stride = c->stride, pad = stride - d;
+  switch (c->cfg.dtype) {
+    case TK_DTYPE_F32: {
+      float *dst = (float *)base + row * stride;
+      memcpy(dst, x, d * sizeof(float));
+      memset(dst + d, 0, pad * sizeof(float));
+      break;
+    }
+    case TK_DTYPE_F16: {
+      uint16_t *dst = (uint16_t *)base + row * stride;
+      kt->f32_to_f16(x, d, dst);
+      memset(dst + d, 0, pad * sizeof(uint16_t));
+      break;
+    }
+    case TK_DTYPE_S8: {
+      int8_t *dst = (int8_t *)base + row * stride;
+      bool finite = true;
+      float m = kt->absmax_f32(x, d, &finite);
+      /* tk_quantize_s8's rule: max/127, 1 for an all-zero row, the smallest
+         positive float when max/127 underflows. */
+      float s = m == 0.0f ? 1.0f : m / 127.0f;
+      if (s == 0.0f) s = FLT_TRUE_MIN;
+      kt->quantize_s8(x, d, s, dst);
+      memset(dst + d, 0, pad);
+      scales[row] = s;
+      break;
+    }
+  }
+}
+
+tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v, size_t n_tokens) {
+  return tk_kv_cache_append_with(tk_active(), c, k, v, n_tokens);
+}
+
+tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const float *k,
+                                  const float *v, size_t n_tokens) {
+  if (!c) return TK_ERR_ARG;
+  if (!n_tokens) return TK_OK;
+  if (!k || !v) return TK_ERR_ARG;
+  const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, cap = c->cfg.capacity;
+  size_t n;
+  if (mul_overflows(n_tokens, n_kv * d, &n)) return TK_ERR_OVERFLOW;
+  if (!c->cfg.sliding && n_tokens > cap - c->len) return TK_ERR_OVERFLOW;
+  /* Everything is checked before the first write: on error the cache is unchanged. */
+  bool k_finite = true, v_finite = true;
+  float mk = kt->absmax_f32(k, n, &k_finite), mv = kt->absmax_f32(v, n, &v_finite);
+  if (!k_finite || !v_finite) return TK_ERR_ARG;
+  /* More tokens than a sliding cache holds: only the last `cap` can stay. */
+  for (size_t t = n_tokens > cap ? n_tokens - cap : 0; t < n_tokens; t++) {
+    const size_t slot = (c->next + t) % cap;
+    for (size_t g = 0; g < n_kv; g++) {
+      const size_t row = g * cap + slot, src = (t * n_kv + g) * d;
+      store_row(kt, c, c->k, c->k_scale, row, k + src);
+      store_row(kt, c, c->v, c->v_scale, row, v + src);
+    }
+  }
+  c->next += n_tokens;
+  c->len = n_tokens >= cap - c->len ? cap : c->len + n_tokens;
+  if (c->cfg.dtype == TK_DTYPE_F16) {
+    mk = fminf(mk, 65504.0f);
+    mv = fminf(mv, 65504.0f);
+  }
+  c->max_k = fmaxf(c->max_k, mk);
+  c->max_v = fmaxf(c->max_v, mv);
+  return TK_OK;
+}
+
+/* The exponent e >= 0 such that bound * 2^-e <= 2^TK_ATT_SAFE_LOG2. */
+static int scale_exponent(double bound) {
+  if (!(bound > 0x1p100)) return 0;
+  return (int)ceil(log2(bound)) - TK_ATT_SAFE_LOG2;
+}
+
+/* Query rows for the kernels: [n_kv_heads][n_q][heads per kv head][stride],
+   so the rows of one kv head are consecutive; times `scale`, padding zero. */
+static void pack_queries(const float *q, size_t n_q, size_t n_heads, size_t n_kv, size_t d,
+                         size_t stride, double scale, bool in_double, float *dst) {
+  const size_t group = n_heads / n_kv;
+  const float fscale = (float)scale;
+  for (size_t g = 0; g < n_kv; g++)
+    for (size_t t = 0; t < n_q; t++)
+      for (size_t i = 0; i < group; i++) {
+        const float *src = q + (t * n_heads + g * group + i) * d;
+        float *row = dst + ((g * n_q + t) * group + i) * stride;
+        /* A scale below FLT_MIN (huge q and k) is applied in double. */
+        if (in_double)
+          for (size_t e = 0; e < d; e++) row[e] = (float)((double)src[e] * scale);
+        else
+          for (size_t e = 0; e < d; e++) row[e] = src[e] * fscale;
+        memset(row + d, 0, (stride - d) * sizeof(float));
+      }
+}
+
+/* The inverse of pack_queries for the results (padding dropped). */
+static void unpack_results(const float *src, size_t n_q, size_t n_heads, size_t n_kv, size_t d,
+                           size_t stride, float *out) {
+  const size_t group = n_heads / n_kv;
+  for (size_t g = 0; g < n_kv; g++)
+    for (size_t t = 0; t < n_q; t++)
+      for (size_t i = 0; i < group; i++)
+        memcpy(out + (t * n_heads + g * group + i) * d,
+               src + ((g * n_q + t) * group + i) * stride, d * sizeof(float));
+}
+
+tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens, size_t n_heads,
+                    float *out) {
+  return tk_attend_with(tk_active(), c, q, n_q_tokens, n_heads, out);
+}
+
+tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
+                         size_t n_q_tokens, size_t n_heads, float *out) {
+  if (!c || !n_heads || n_heads % c->cfg.n_kv_heads) return TK_ERR_ARG;
+  if (!n_q_tokens) return TK_OK;
+  if (!q || !out || n_q_tokens > c->len) return TK_ERR_ARG;
+  const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, stride = c->stride;
+  const size_t cap = c->cfg.capacity, group = n_heads / n_kv;
+  size_t rows, n_in, n_buf;
+  if (mul_overflows(n_q_tokens, n_heads, &rows) || mul_overflows(rows, d, &n_in) ||
+      mul_overflows(rows, stride, &n_buf) || n_buf > SIZE_MAX / 2 / sizeof(float))
+    return TK_ERR_OVERFLOW;
+  bool finite = true;
+  const float max_q = kt->absmax_f32(q, n_in, &finite);
+  if (!finite) return TK_ERR_ARG;
+
+  /* Finite inputs give a finite result, huge ones included: q is scaled by
+     2^-a so that |q.k| <= sqrt(d) max|q| max|k| 2^-a stays below 2^100 (the
+     softmax gets 2^a back in its exponent multiplier, capped: beyond logits of
+     ~2^200 softmax is a one-hot anyway), and the weights by 2^-b so that
+     len * max|v| * 2^-b does too (2^-b cancels in the final division). */
+  const int a = scale_exponent(sqrt((double)d) * max_q * c->max_k);
+  const int b = scale_exponent((double)c->len * c->max_v);
+
+  _Alignas(64) float stack_buf[TK_ATT_STACK_FLOATS];
+  float *buf = stack_buf;
+  if (2 * n_buf > TK_ATT_STACK_FLOATS) {
+    buf = malloc(2 * n_buf * sizeof(float));
+    if (!buf) return TK_ERR_NOMEM;
+  }
+  float *qb = buf, *ob = buf + n_buf;
+  /* q is read whole here, before anything is written to out: out may be q. */
+  pack_queries(q, n_q_tokens, n_heads, n_kv, d, stride, ldexp(1.0 / sqrt((double)d), -a), a > 0,
+               qb);
+
+  void (*attend)(const tk_att_job *) = c->cfg.dtype == TK_DTYPE_F32   ? kt->attend_f32
+                                       : c->cfg.dtype == TK_DTYPE_F16 ? kt->attend_f16
+                                                                      : kt->attend_s8;
+  const size_t es = elem_size(c->cfg.dtype), kv_rows = n_q_tokens * group;
+  for (size_t g = 0; g < n_kv; g++) {
+    tk_att_job job = {
+        .k = (const char *)c->k + g * cap * stride * es,
+        .v = (const char *)c->v + g * cap * stride * es,
+        .k_scale = c->k_scale ? c->k_scale + g * cap : NULL,
+        .v_scale = c->v_scale ? c->v_scale + g * cap : NULL,
+        .stride = stride,
+        .head_dim = d,
+        .capacity = cap,
+        .lo = c->next - c->len,
+        .first_hi = c->next - n_q_tokens + 1,
+        .rows_per_token = group,
+        .rows = kv_rows,
+        .q = qb + g * kv_rows * stride,
+        .out = ob + g * kv_rows * stride,
+        .exp_mul = (float)ldexp(LOG2E, a < TK_ATT_SAFE_LOG2 ? a : TK_ATT_SAFE_LOG2),
+        .exp_bias = -(float)b,
+        .out_max = FLT_MAX,
+    };
+    attend(&job);
+  }
+  unpack_results(ob, n_q_tokens, n_heads, n_kv, d, stride, out);
+  if (buf != stack_buf) free(buf);
+  return TK_OK;
+}
+
+tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,
+                           size_t n_heads, size_t n_kv_heads, size_t head_dim, bool causal,
+                           float *out) {
+  return tk_attention_f32_with(tk_active(), q, k, v, seq, n_heads, n_kv_heads, head_dim, causal,
+                               out);
+}
+
+tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const float *k,
+                                const float *v, size_t seq, size_t n_heads, size_t n_kv_heads,
+                                size_t head_dim, bool causal, float *out) {
+  if (!n_heads || !n_kv_heads || !head_dim || n_heads % n_kv_heads) return TK_ERR_ARG;
+  if (!seq) return TK_OK;
+  if (!q || !k || !v || !out) return TK_ERR_ARG;
+  if (head_dim > SIZE_MAX - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
+  const size_t stride = padded_dim(head_dim), group = n_heads / n_kv_heads;
+  size_t q_rows, kv_rows, n_q, n_kv, total;
+  if (mul_overflows(seq, n_heads, &q_rows) || mul_overflows(q_rows, stride, &n_q) ||
+      mul_overflows(seq, n_kv_heads, &kv_rows) || mul_overflows(kv_rows, stride, &n_kv) ||
+      n_q > SIZE_MAX / 8 || n_kv > SIZE_MAX / 8 ||
+      mul_overflows(2 * (n_q + n_kv), sizeof(float), &total))
+    return TK_ERR_OVERFLOW;
+  float *buf = malloc(total);
+  if (!buf) return TK_ERR_NOMEM;
+  float *qb = buf, *ob = qb + n_q, *kb = ob + n_q, *vb = kb + n_kv;
+  /* K and V repacked per kv head, contiguous over positions with padded rows:
+     the layout of the cache, so the same kernel runs (the copy is O(seq), the
+     attention O(seq^2)). */
+  for (size_t g = 0; g < n_kv_heads; g++)
+    for (size_t t = 0; t < seq; t++) {
+      const size_t src = (t * n_kv_heads + g) * head_dim, dst = (g * seq + t) * stride;
+      memcpy(kb + dst, k + src, head_dim * sizeof(float));
+      memcpy(vb + dst, v + src, head_dim * sizeof(float));
+      memset(kb + dst + head_dim, 0, (stride - head_dim) * sizeof(float));
+      memset(vb + dst + head_dim, 0, (stride - head_dim) * sizeof(float));
+    }
+  pack_queries(q, seq, n_heads, n_kv_heads, head_dim, stride, 1.0 / sqrt((double)head_dim), false,
+               qb);
+  for (size_t g = 0; g < n_kv_heads; g++) {
+    tk_att_job job = {
+        .k = kb + g * seq * stride,
+        .v = vb + g * seq * stride,
+        .stride = stride,
+        .head_dim = head_dim,
+        .capacity = seq,
+        .lo = 0,
+        /* Causal: row r (token r / group) sees positions [0, r / group]; else all. */
+        .first_hi = causal ? 1 : seq,
+        .rows_per_token = causal ? group : seq * group,
+        .rows = seq * group,
+        .q = qb + g * seq * group * stride,
+        .out = ob + g * seq * group * stride,
+        .exp_mul = (float)LOG2E,
+        .exp_bias = 0.0f,
+        /* Inputs are not scanned here: no clamp, Inf stays Inf. */
+        .out_max = INFINITY,
+    };
+    kt->attend_f32(&job);
+  }
+  unpack_results(ob, seq, n_heads, n_kv_heads, head_dim, stride, out);
+  free(buf);
+  return TK_OK;
+}

@@ -1,0 +1,299 @@
+/* Attention kernels written once for every ISA: blocked online softmax with GQA row tiles, f16 conversion; steps from simd/<isa>.h. */
+
+/* The including file has included one vector header (simd/<isa>.h) and
+   attention/attention_kernels.h. One kernel body serves the three storage
+   types: it is inlined into each tk_attend_<dtype>_<isa> with the type a
+   constant, so the type tests fold away. */
+#include <float.h>
+#include <math.h>
+
+#include "tinykern.h"
+
+#if defined(__GNUC__)
+#define TK_ATT_INLINE static inline __attribute__((always_inline))
+#else
+#define TK_ATT_INLINE static inline
+#endif
+
+/* Positions scored per pass, and query rows per pass: the scores of one pass
+   (TK_ATT_ROWS x TK_ATT_BLOCK floats, 8 KiB) live on the stack. More rows than
+   TK_ATT_ROWS (long prefills, or more than 32 query heads per kv head) take
+   several passes over the positions. */
+#define TK_ATT_BLOCK 64
+#define TK_ATT_ROWS 32
+
+/* x + 1.5 * 2^23 + 127 rounds x to an integer n (ties to even) and leaves
+   127 + n in the low mantissa bits: tk_vf_pow2_magic turns that into 2^n. */
+#define TK_EXP2_MAGIC 12583039.0f
+
+/* Asks for the cache lines of `bytes` bytes from p (a hint: no fault, no
+   effect on results). */
+TK_ATT_INLINE void TK_FN(att_prefetch)(const void *p, size_t bytes) {
+#if defined(__GNUC__)
+  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+TK_ATT_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
+  if (dt == TK_DTYPE_F16) return tk_vf_load_f16((const uint16_t *)base + i);
+  if (dt == TK_DTYPE_S8) return tk_vf_load_s8((const int8_t *)base + i);
+  return tk_vf_load((const float *)base + i);
+}
+
+/* 2^x for x <= 0 (-inf included), about 1 ulp: x = n + f with n = round(x),
+   |f| <= 1/2; 2^f from a degree-6 polynomial (Cephes' exp2f coefficients),
+   2^n built in the exponent bits. x is clamped at -127, where n = -127 gives
+   the bit pattern of +0.0: masked scores (-inf) and weights below 2^-126 give
+   exactly 0, never a NaN. */
+TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
+  x = tk_vf_max(x, tk_vf_set1(-127.0f));
+  tk_vf t = tk_vf_add(x, tk_vf_set1(TK_EXP2_MAGIC));
+  tk_vf f = tk_vf_sub(x, tk_vf_sub(t, tk_vf_set1(TK_EXP2_MAGIC)));
+  tk_vf p = tk_vf_set1(1.535336188319500e-4f);
+  p = tk_vf_fmadd(p, f, tk_vf_set1(1.339887440266574e-3f));
+  p = tk_vf_fmadd(p, f, tk_vf_set1(9.618437357674640e-3f));
+  p = tk_vf_fmadd(p, f, tk_vf_set1(5.550332471162809e-2f));
+  p = tk_vf_fmadd(p, f, tk_vf_set1(2.402264791363012e-1f));
+  p = tk_vf_fmadd(p, f, tk_vf_set1(6.931472028550421e-1f));
+  p = tk_vf_fmadd(p, f, tk_vf_set1(1.0f));
+  return tk_vf_mul(p, tk_vf_pow2_magic(t));
+}
+
+/* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
+   or a multiple of 4, each at most 4):
+   s[a * TK_ATT_BLOCK + b] = q_a . k_(k0 + b). Each K vector loaded (and
+   converted) feeds rt multiply-adds, each q vector pt; the rt * pt independent
+   chains hide the multiply-add latency. The padding of both rows is zero. */
+TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const void *k, size_t k0,
+                                       size_t stride, size_t dw, tk_dtype dt, float *s) {
+  tk_vf acc[4][4];
+  for (int a = 0; a < rt; a++)
+    for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_zero();
+  for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
+    tk_vf kv[4];
+    for (int b = 0; b < pt; b++) kv[b] = TK_FN(att_load)(k, k0 + (size_t)b * stride + c, dt);
+    for (int a = 0; a < rt; a++) {
+      tk_vf qa = tk_vf_load(q + (size_t)a * stride + c);
+      for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_fmadd(qa, kv[b], acc[a][b]);
+    }
+  }
+  /* Horizontal sums four at a time (rt * pt is 1, 4 or 8). */
+  if (rt * pt == 1) {
+    s[0] = tk_vf_hsum(acc[0][0]);
+    return;
+  }
+  for (int i = 0; i < rt * pt; i += 4) {
+    float t[4];
+    tk_vf_hsum4(acc[i / pt][i % pt], acc[(i + 1) / pt][(i + 1) % pt],
+                acc[(i + 2) / pt][(i + 2) % pt], acc[(i + 3) / pt][(i + 3) % pt], t);
+    for (int u = 0; u < 4; u++) s[((i + u) / pt) * TK_ATT_BLOCK + (i + u) % pt] = t[u];
+  }
+}
+
+/* Accumulators of rt rows x vt vectors (rt, vt <= 4) kept in registers over
+   the block: o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is
+   loaded (and converted) once for the rt rows: GQA reads a V row once for all
+   the query heads of its group. */
+TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
+                                      const float *w, const void *v, size_t v0, size_t nb,
+                                      tk_dtype dt, const char *kpf, size_t row_bytes) {
+  tk_vf acc[4][4];
+  for (int a = 0; a < rt; a++) {
+    tk_vf al = tk_vf_set1(alpha[a]);
+    for (int b = 0; b < vt; b++)
+      acc[a][b] = tk_vf_mul(tk_vf_load(o + (size_t)a * stride + (size_t)b * TK_VF_WIDTH), al);
+  }
+  for (size_t j = 0; j < nb; j++) {
+    if (kpf) TK_FN(att_prefetch)(kpf + j * row_bytes, row_bytes);
+    tk_vf vv[4];
+    for (int b = 0; b < vt; b++)
+      vv[b] = TK_FN(att_load)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
+    for (int a = 0; a < rt; a++) {
+      tk_vf p = tk_vf_set1(w[a * TK_ATT_BLOCK + j]);
+      for (int b = 0; b < vt; b++) acc[a][b] = tk_vf_fmadd(p, vv[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < rt; a++)
+    for (int b = 0; b < vt; b++)
+      tk_vf_store(o + (size_t)a * stride + (size_t)b * TK_VF_WIDTH, acc[a][b]);
+}
+
+/* Scores of rows [r0, r1) x the block's nb cached rows from slot k0: tiles of
+   4 rows x 2 positions (4 rows x 1 for an odd last position); leftover rows
+   one at a time against 4 positions (then 1). */
+TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
+                                     size_t slot0, size_t nb, size_t stride, size_t dw,
+                                     tk_dtype dt, float *s, const char *vpf, size_t row_bytes) {
+  size_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    size_t j = 0;
+    for (; j + 2 <= nb; j += 2) {
+      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 2 * row_bytes);
+      TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          s + r * TK_ATT_BLOCK + j);
+    }
+    if (j < nb)
+      TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          s + r * TK_ATT_BLOCK + j);
+  }
+  for (; r < r1; r++) {
+    size_t j = 0;
+    for (; j + 4 <= nb; j += 4) {
+      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 4 * row_bytes);
+      TK_FN(att_dot_tile)(1, 4, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          s + r * TK_ATT_BLOCK + j);
+    }
+    for (; j < nb; j++)
+      TK_FN(att_dot_tile)(1, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          s + r * TK_ATT_BLOCK + j);
+  }
+}
+
+/* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x 2 vectors
+   (x 1 for an odd last vector); leftover rows alone, 4 vectors (then 1) wide. */
+TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
+                                         const float *w, const void *v, size_t slot0, size_t nb,
+                                         size_t stride, size_t dw, tk_dtype dt, const char *kpf,
+                                         size_t row_bytes) {
+  const size_t V2 = 2 * TK_VF_WIDTH, V4 = 4 * TK_VF_WIDTH;
+  size_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    size_t c = 0;
+    for (; c + V2 <= dw; c += V2)
+      TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
+                         slot0 * stride + c, nb, dt, r == r0 && c == 0 ? kpf : NULL, row_bytes);
+    if (c < dw)
+      TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
+                         slot0 * stride + c, nb, dt, NULL, row_bytes);
+  }
+  for (; r < r1; r++) {
+    size_t c = 0;
+    for (; c + V4 <= dw; c += V4)
+      TK_FN(att_pv_tile)(1, 4, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
+                         slot0 * stride + c, nb, dt, r == r0 && c == 0 ? kpf : NULL, row_bytes);
+    for (; c < dw; c += TK_VF_WIDTH)
+      TK_FN(att_pv_tile)(1, 1, o + r * stride + c, stride, alpha + r, w + r * TK_ATT_BLOCK, v,
+                         slot0 * stride + c, nb, dt, NULL, row_bytes);
+  }
+}
+
+/* Turns row r's raw scores of one block into softmax weights and updates the
+   row's running max m, sum l and rescale factor alpha (for the accumulator).
+   Positions at or past lim (causal mask, or past the block) get weight 0. */
+TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t lim, size_t nbw, const float *ksc,
+                                          const float *vsc, float exp_mul, float exp_bias,
+                                          float *m, float *l, float *alpha) {
+  for (size_t j = lim; j < nbw; j++) sr[j] = -INFINITY;
+  /* s8 storage: K row j is k_s8 * ksc[j] (ksc > 0, padded with 1). */
+  if (ksc)
+    for (size_t j = 0; j < nbw; j += TK_VF_WIDTH)
+      tk_vf_store(sr + j, tk_vf_mul(tk_vf_load(sr + j), tk_vf_load(ksc + j)));
+  tk_vf bm = tk_vf_set1(-INFINITY);
+  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) bm = tk_vf_max(bm, tk_vf_load(sr + j));
+  /* Position lim - 1 >= 0 of this block is visible, so mn is a finite score
+     (q.k is kept finite by the front's scaling) and s - mn <= 0. */
+  float mn = fmaxf(*m, tk_vf_hmax(bm));
+  *alpha = exp2f((*m - mn) * exp_mul); /* 0 on the first block: *m is -inf */
+  *m = mn;
+  const tk_vf vm = tk_vf_set1(mn), vmul = tk_vf_set1(exp_mul), vbias = tk_vf_set1(exp_bias);
+  tk_vf sum = tk_vf_zero();
+  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) {
+    tk_vf p = TK_FN(att_exp2)(tk_vf_fmadd(tk_vf_sub(tk_vf_load(sr + j), vm), vmul, vbias));
+    sum = tk_vf_add(sum, p);
+    /* s8 storage: V row j is v_s8 * vsc[j]; the scale rides on the weight. */
+    tk_vf_store(sr + j, vsc ? tk_vf_mul(p, tk_vf_load(vsc + j)) : p);
+  }
+  *l = *l * *alpha + tk_vf_hsum(sum);
+}
+
+TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
+  float s[TK_ATT_ROWS * TK_ATT_BLOCK];
+  float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
+  float ksc[TK_ATT_BLOCK], vsc[TK_ATT_BLOCK];
+  const size_t stride = job->stride, cap = job->capacity, per_tok = job->rows_per_token;
+  /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
+     (zero), the rest of the stride is not. */
+  const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+  const bool s8 = dt == TK_DTYPE_S8;
+  for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
+    const size_t nr = job->rows - r0 < TK_ATT_ROWS ? job->rows - r0 : TK_ATT_ROWS;
+    const float *q = job->q + r0 * stride;
+    float *o = job->out + r0 * stride;
+    for (size_t r = 0; r < nr; r++) {
+      m[r] = -INFINITY;
+      l[r] = 0.0f;
+      memset(o + r * stride, 0, stride * sizeof(float));
+    }
+    /* Rows are in token order, so their ends hi(r) never decrease: the last
+       row ends last, and the rows still active in a block are a suffix. */
+    const size_t hi_end = job->first_hi + (r0 + nr - 1) / per_tok;
+    size_t ra = 0;
+    for (size_t p0 = job->lo; p0 < hi_end;) {
+      /* A block never crosses the ring's end, so its slots are consecutive. */
+      const size_t slot0 = p0 % cap;
+      size_t nb = hi_end - p0;
+      if (nb > TK_ATT_BLOCK) nb = TK_ATT_BLOCK;
+      if (nb > cap - slot0) nb = cap - slot0;
+      const size_t nbw = (nb + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+      while (job->first_hi + (r0 + ra) / per_tok <= p0) ra++;
+      if (s8) {
+        for (size_t j = 0; j < nb; j++) {
+          ksc[j] = job->k_scale[slot0 + j];
+          vsc[j] = job->v_scale[slot0 + j];
+        }
+        for (size_t j = nb; j < nbw; j++) ksc[j] = 1.0f, vsc[j] = 0.0f;
+      }
+      const size_t row_bytes = stride * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
+      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s,
+                        (const char *)job->v + slot0 * row_bytes, row_bytes);
+      for (size_t r = ra; r < nr; r++) {
+        size_t lim = job->first_hi + (r0 + r) / per_tok - p0;
+        if (lim > nb) lim = nb;
+        TK_FN(att_softmax_row)(s + r * TK_ATT_BLOCK, lim, nbw, s8 ? ksc : NULL,
+                               s8 ? vsc : NULL, job->exp_mul, job->exp_bias, &m[r], &l[r],
+                               &alpha[r]);
+      }
+      /* While V is read, the K rows of the next block are fetched (the
+         next block starts at slot 0 after the ring's end). */
+      const size_t next = p0 + nb < hi_end ? (p0 + nb) % cap : 0;
+      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt,
+                            p0 + nb < hi_end ? (const char *)job->k + next * row_bytes : NULL,
+                            row_bytes);
+      p0 += nb;
+    }
+    /* out = acc / l, clamped to +-out_max: a convex combination of finite V
+       rows is finite, but its rounding could step past FLT_MAX. (The operand
+       order passes a NaN through on every ISA.) l is 0 only for a row that saw
+       no position (it cannot happen through the public functions): out 0. */
+    const tk_vf lo = tk_vf_set1(-job->out_max), hi = tk_vf_set1(job->out_max);
+    for (size_t r = 0; r < nr; r++) {
+      const tk_vf inv = tk_vf_set1(l[r] > 0.0f ? 1.0f / l[r] : 0.0f);
+      for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
+        float *p = o + r * stride + c;
+        tk_vf_store(p, tk_vf_min(hi, tk_vf_max(lo, tk_vf_mul(tk_vf_load(p), inv))));
+      }
+    }
+  }
+}
+
+void TK_FN(attend_f32)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_F32); }
+void TK_FN(attend_f16)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_F16); }
+void TK_FN(attend_s8)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_S8); }
+
+/* Clamping to +-65504 first keeps every result finite (f16 saturates rather
+   than overflowing to Inf); the conversion rounds to nearest even on every ISA. */
+void TK_FN(f32_to_f16)(const float *x, size_t n, uint16_t *h) {
+  const tk_vf lo = tk_vf_set1(-65504.0f), hi = tk_vf_set1(65504.0f);
+  size_t i = 0;
+  for (; i + TK_VF_WIDTH <= n; i += TK_VF_WIDTH)
+    tk_vf_store_f16(h + i, tk_vf_min(tk_vf_max(tk_vf_load(x + i), lo), hi));
+  if (i < n) {
+    float t[TK_VF_WIDTH] = {0};
+    uint16_t th[TK_VF_WIDTH];
+    memcpy(t, x + i, (n - i) * sizeof(float));
+    tk_vf_store_f16(th, tk_vf_min(tk_vf_max(tk_vf_load(t), lo), hi));
+    memcpy(h + i, th, (n - i) * sizeof(uint16_t));
+  }
+}

@@ -1,0 +1,35 @@
+/* The KV cache object and the attention functions on a given kernel table (internal: for the front file and the tests). */
+#ifndef TK_ATTENTION_CACHE_H
+#define TK_ATTENTION_CACHE_H
+
+#include "dispatch/kernels.h"
+#include "tinykern.h"
+
+/* Storage per kv head contiguous over slots: k and v are
+   [n_kv_heads][capacity][stride] elements of the storage type (float, f16 bits
+   as uint16_t, or int8_t), stride = head_dim rounded up to TK_ATT_ALIGN with
+   the padding zero. Position p (counted from the last create or reset) lives
+   in slot p % capacity: a sliding cache overwrites its oldest slot and moves
+   nothing. The cache holds positions [next - len, next). */
+struct tk_kv_cache {
+  tk_kv_config cfg;
+  size_t stride;
+  size_t len;                     /* positions held (<= capacity) */
+  size_t next;                    /* position of the next token appended */
+  float max_k, max_v;             /* bounds on |stored values| since reset (tk_attend's guard) */
+  void *k, *v;
+  float *k_scale, *v_scale;       /* s8: [n_kv_heads][capacity]; NULL otherwise */
+  size_t bytes;                   /* everything allocated for the cache */
+};
+
+/* The public functions on the kernels of table `kt` (they pass tk_active()):
+   the tests run every variant, emulated ones included, through these. */
+tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const float *k,
+                                  const float *v, size_t n_tokens);
+tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
+                         size_t n_q_tokens, size_t n_heads, float *out);
+tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const float *k,
+                                const float *v, size_t seq, size_t n_heads, size_t n_kv_heads,
+                                size_t head_dim, bool causal, float *out);
+
+#endif
