@@ -1,14 +1,18 @@
 /* tinykern-report: its arithmetic on fixed inputs, its JSON writer and digits model, and whole runs checked as JSON. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tk_test.h"
 
 #include "json.h"
 #include "model.h"
+#include "report.h"
 #include "stats.h"
 #include "timing.h"
 
@@ -185,6 +189,18 @@ static const jv *jget(const jv *o, const char *key) {
   for (size_t i = 0; i < o->n; i++)
     if (!strcmp(o->keys[i], key)) return &o->items[i];
   return NULL;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0, got;
+  char *s = malloc(cap);
+  while ((got = fread(s + n, 1, cap - n - 1, f)) > 0)
+    if ((n += got) + 1 == cap) s = realloc(s, cap *= 2);
+  fclose(f);
+  s[n] = 0;
+  return s;
 }
 
 /* ---- the arithmetic on fixed inputs ---- */
@@ -452,6 +468,283 @@ static void test_mlp_learns_and_mask_holds(void **state) {
   rp_dataset_free(&tr), rp_dataset_free(&te);
 }
 
+/* ---- whole runs: the JSON must hold every figure of every table and variant ---- */
+
+static const jv *need(const jv *o, const char *key, jtype t, const char *where) {
+  const jv *v = jget(o, key);
+  if (!v || v->t != t) fail_msg("%s: member \"%s\" missing or of the wrong type", where, key);
+  return v;
+}
+
+static double need_num(const jv *o, const char *key, double lo, double hi, const char *where) {
+  double x = need(o, key, J_NUM, where)->num;
+  if (!(x >= lo && x <= hi)) fail_msg("%s.%s = %g, outside [%g, %g]", where, key, x, lo, hi);
+  return x;
+}
+
+static void need_timing(const jv *o, const char *key, const char *where) {
+  char w[256];
+  snprintf(w, sizeof w, "%s.%s", where, key);
+  const jv *t = need(o, key, J_OBJ, where);
+  double med = need_num(t, "median_s", 0, 1e6, w), lo = need_num(t, "min_s", 0, 1e6, w);
+  double hi = need_num(t, "max_s", 0, 1e6, w);
+  need_num(t, "samples", 1, 1e9, w);
+  need_num(t, "calls_per_sample", 1, 1e12, w);
+  if (!(med > 0 && lo <= med && med <= hi)) fail_msg("%s: median %g not within [%g, %g]", w, med, lo, hi);
+}
+
+/* Every measured variant has an entry in `variants` (and nothing else does). */
+static const jv *need_variant(const jv *variants, const char *isa, const char *where) {
+  return need(variants, isa, J_OBJ, where);
+}
+
+static void check_quantization(const jv *q, const jv *measured) {
+  if (q->n == 0) fail_msg("quantization: no layer");
+  for (size_t s = 0; s < q->n; s++) {
+    const jv *row = &q->items[s];
+    char w[128];
+    snprintf(w, sizeof w, "quantization[%zu]", s);
+    double out = need_num(row, "out_features", 1, 1e9, w), in = need_num(row, "in_features", 1, 1e9, w);
+    need_num(row, "batch", 1, 1e9, w);
+    need_num(row, "bytes_fp32", out * in * 4, 1e12, w);
+    need_num(row, "bytes_int8", out * in, 1e12, w);
+    need_num(row, "bytes_naive", out * in * 5, 1e12, w);
+    const jv *vars = need(row, "variants", J_OBJ, w);
+    if (vars->n != measured->n) fail_msg("%s: %zu variants, %zu measured", w, vars->n, measured->n);
+    for (size_t v = 0; v < measured->n; v++) {
+      char wv[160];
+      snprintf(wv, sizeof wv, "%s.%s", w, measured->items[v].s);
+      const jv *x = need_variant(vars, measured->items[v].s, w);
+      need_timing(x, "fp32", wv);
+      need_timing(x, "int8", wv);
+      need_timing(x, "naive", wv);
+      need_num(x, "speedup_int8", 1e-6, 1e6, wv);
+      need_num(x, "speedup_naive", 1e-6, 1e6, wv);
+      /* quantization error of normal(0, 1/in) weights: small but not zero */
+      need_num(x, "mse_int8", 0, 1e-2, wv);
+      need_num(x, "nmse_int8", 0, 1e-2, wv);
+      need_num(x, "mse_naive", 0, 1e-2, wv);
+    }
+  }
+}
+
+static void check_kv(const jv *kv, const jv *measured) {
+  need_num(kv, "n_heads", 1, 1e6, "kv_cache");
+  need_num(kv, "n_kv_heads", 1, 1e6, "kv_cache");
+  need_num(kv, "head_dim", 1, 1e6, "kv_cache");
+  need(kv, "dtype", J_STR, "kv_cache");
+  const jv *vars = need(kv, "variants", J_OBJ, "kv_cache");
+  if (vars->n != measured->n) fail_msg("kv_cache: %zu variants, %zu measured", vars->n, measured->n);
+  for (size_t v = 0; v < measured->n; v++) {
+    char w[128];
+    snprintf(w, sizeof w, "kv_cache.%s", measured->items[v].s);
+    const jv *x = need_variant(vars, measured->items[v].s, "kv_cache");
+    const jv *be = jget(x, "break_even_length");
+    if (!be || (be->t != J_NUM && be->t != J_NULL)) fail_msg("%s: break_even_length missing", w);
+    const jv *pts = need(x, "points", J_ARR, w);
+    if (pts->n < 2) fail_msg("%s: %zu lengths", w, pts->n);
+    double prev = 0;
+    for (size_t i = 0; i < pts->n; i++) {
+      const jv *p = &pts->items[i];
+      double len = need_num(p, "length", prev + 1, 1e9, w);
+      prev = len;
+      need_num(p, "cache_bytes", len, 1e12, w);
+      need_timing(p, "cached", w);
+      need_timing(p, "recompute", w);
+      need_num(p, "speedup", 1e-6, 1e9, w);
+      const char *st = need(p, "status", J_STR, w)->s;
+      if (strcmp(st, "overhead dominates") && strcmp(st, "marginal") && strcmp(st, "good"))
+        fail_msg("%s: status '%s'", w, st);
+      /* the cached step computes the recompute's last row: a correctness check */
+      need_num(p, "max_abs_diff", 0, 1e-3, w);
+    }
+  }
+}
+
+static size_t check_pruning(const jv *pr, const jv *measured) {
+  need_num(need(pr, "spmv_shape", J_OBJ, "pruning"), "rows", 1, 1e9, "pruning.spmv_shape");
+  need_num(need(pr, "spmm_shape", J_OBJ, "pruning"), "n", 1, 1e9, "pruning.spmm_shape");
+  const jv *levels = need(pr, "levels", J_ARR, "pruning");
+  if (levels->n < 2) fail_msg("pruning: %zu sparsity levels", levels->n);
+  for (size_t i = 0; i < levels->n; i++) {
+    const jv *l = &levels->items[i];
+    double s = need_num(l, "sparsity", 0.01, 0.999, "pruning.levels");
+    /* CSR stores at least a value and an index per kept weight: compression below 1 / (1 - s) */
+    need_num(l, "spmv_compression", 0.2, 1 / (1 - s), "pruning.levels");
+    need_num(l, "spmm_compression", 0.2, 1 / (1 - s), "pruning.levels");
+    need_num(l, "spmv_nnz", 0, 1e12, "pruning.levels");
+  }
+  const jv *vars = need(pr, "variants", J_OBJ, "pruning");
+  if (vars->n != measured->n) fail_msg("pruning: %zu variants, %zu measured", vars->n, measured->n);
+  for (size_t v = 0; v < measured->n; v++) {
+    char w[128];
+    snprintf(w, sizeof w, "pruning.%s", measured->items[v].s);
+    const jv *x = need_variant(vars, measured->items[v].s, "pruning");
+    const jv *pts = need(x, "points", J_ARR, w);
+    if (pts->n != levels->n) fail_msg("%s: %zu points for %zu levels", w, pts->n, levels->n);
+    for (size_t i = 0; i < pts->n; i++) {
+      need_timing(&pts->items[i], "spmv", w);
+      need_timing(&pts->items[i], "spmm", w);
+      need_timing(&pts->items[i], "dense_spmv_shape", w);
+      need_timing(&pts->items[i], "dense_spmm_shape", w);
+      need_num(&pts->items[i], "spmv_speedup", 1e-6, 1e9, w);
+      need_num(&pts->items[i], "spmm_speedup", 1e-6, 1e9, w);
+    }
+  }
+  return levels->n;
+}
+
+static void check_digits(const jv *d, size_t n_levels) {
+  need_num(d, "train_images", 1, 1797, "digits_mlp");
+  need_num(d, "test_images", 1, 1797, "digits_mlp");
+  /* even the tiny run's 3 epochs learn: far above chance (10%) */
+  need_num(d, "accuracy_fp32", 0.5, 1, "digits_mlp");
+  need_num(d, "accuracy_int8", 0.5, 1, "digits_mlp");
+  need_num(d, "bytes_int8", 1, need_num(d, "bytes_fp32", 1, 1e9, "digits_mlp") / 2, "digits_mlp");
+  const jv *p = need(d, "pruned", J_ARR, "digits_mlp");
+  if (p->n != n_levels) fail_msg("digits_mlp: %zu pruned models for %zu levels", p->n, n_levels);
+  for (size_t i = 0; i < p->n; i++) {
+    need_num(&p->items[i], "accuracy", 0, 1, "digits_mlp.pruned");
+    need_num(&p->items[i], "accuracy_finetuned", 0, 1, "digits_mlp.pruned");
+    need_num(&p->items[i], "loss_points", -100, 100, "digits_mlp.pruned");
+    need_num(&p->items[i], "bytes", 1, 1e9, "digits_mlp.pruned");
+  }
+}
+
+/* The whole document of a --tiny run: complete and well formed. */
+static void check_report(const char *text, bool charts, bool in_process) {
+  jv doc;
+  if (!json_parse(text, &doc)) fail_msg("the report's --json output is not well-formed JSON:\n%.2000s", text);
+  need_num(&doc, "report_format", 1, 1, "top");
+  need(&doc, "tinykern_version", J_STR, "top");
+  if (strcmp(need(&doc, "mode", J_STR, "top")->s, "tiny")) fail_msg("mode is not tiny");
+  need_num(&doc, "elapsed_s", 0, 1e6, "top");
+  const jv *m = need(&doc, "machine", J_OBJ, "top");
+  need(m, "arch", J_STR, "machine");
+  const jv *cpu = jget(m, "cpu");
+  if (!cpu || (cpu->t != J_STR && cpu->t != J_NULL)) fail_msg("machine.cpu missing");
+  const char *active = need(m, "isa_active", J_STR, "machine")->s;
+  tk_isa isa;
+  assert_int_equal(tk_isa_from_name(active, &isa), TK_OK);
+  const jv *avail = need(m, "isa_available", J_ARR, "machine");
+  const jv *measured = need(m, "variants_measured", J_ARR, "machine");
+  /* with no --isa, every variant this CPU runs natively is measured, no other
+     (the executable's CPU may differ from this process's under qemu: its own list) */
+  assert_int_equal(measured->n, avail->n);
+  for (size_t i = 0; i < measured->n; i++) {
+    assert_int_equal(tk_isa_from_name(measured->items[i].s, &isa), TK_OK);
+    assert_string_equal(measured->items[i].s, avail->items[i].s);
+    if (in_process) assert_true(tk_isa_available(isa));
+  }
+  need(&doc, "timing", J_OBJ, "top");
+  check_quantization(need(&doc, "quantization", J_ARR, "top"), measured);
+  check_kv(need(&doc, "kv_cache", J_OBJ, "top"), measured);
+  size_t n_levels = check_pruning(need(&doc, "pruning", J_OBJ, "top"), measured);
+  check_digits(need(&doc, "digits_mlp", J_OBJ, "top"), n_levels);
+  const jv *ch = jget(&doc, "charts");
+  if (charts) {
+    if (!ch || ch->t != J_OBJ) fail_msg("charts missing");
+    const jv *png = need(ch, "png", J_ARR, "charts");
+    /* with gnuplot present all three are drawn, and each file exists */
+    if (need(ch, "gnuplot", J_BOOL, "charts")->b && png->n != 3) fail_msg("%zu of 3 charts", png->n);
+    for (size_t i = 0; i < png->n; i++) {
+      FILE *f = fopen(png->items[i].s, "rb");
+      if (!f) fail_msg("chart %s listed but not written", png->items[i].s);
+      unsigned char sig[4] = {0};
+      assert_int_equal(fread(sig, 1, 4, f), 4);
+      fclose(f);
+      assert_memory_equal(sig, "\x89PNG", 4);
+      remove(png->items[i].s);
+    }
+  } else if (ch) {
+    fail_msg("charts written with --no-charts");
+  }
+  jv_free(&doc);
+}
+
+/* Runs the report in this process with stdout (the text tables) silenced. */
+static int run_quietly(int argc, char **argv) {
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+  assert_true(saved >= 0 && null >= 0);
+  dup2(null, STDOUT_FILENO);
+  int rc = tk_report_main(argc, argv);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved), close(null);
+  return rc;
+}
+
+static void test_report_options(void **state) {
+  (void)state;
+  char *help[] = {"tinykern-report", "--help", NULL};
+  assert_int_equal(run_quietly(2, help), 0);
+  char *unknown[] = {"tinykern-report", "--fast", NULL};
+  assert_int_equal(run_quietly(2, unknown), 2);
+  char *no_value[] = {"tinykern-report", "--json", NULL};
+  assert_int_equal(run_quietly(2, no_value), 2);
+  char *bad_json[] = {"tinykern-report", "--tiny", "--json", "/nonexistent-dir/report.json", NULL};
+  assert_int_equal(run_quietly(4, bad_json), 2);
+  char *bad_isa[] = {"tinykern-report", "--tiny", "--isa", "bogus", NULL};
+  assert_int_equal(run_quietly(4, bad_isa), 2);
+  char *unavailable[] = {"tinykern-report", "--tiny", "--isa", tk_isa_available(TK_ISA_NEON) ? "sse41" : "neon", NULL};
+  assert_int_equal(run_quietly(4, unavailable), 2);
+}
+
+/* In-process --tiny run: under the test setups' qemu CPU models too. */
+static void test_report_tiny_run(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tk-report-test-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char json[64], charts[64], name[128];
+  snprintf(json, sizeof json, "%s/report.json", dir);
+  snprintf(charts, sizeof charts, "%s/charts", dir);
+  tk_isa before = tk_isa_active();
+  char *argv[] = {"tinykern-report", "--tiny", "--json", json, "--charts", charts, NULL};
+  assert_int_equal(run_quietly(6, argv), 0);
+  assert_int_equal(tk_isa_active(), before); /* the process's choice is restored */
+  char *text = read_file(json);
+  assert_non_null(text);
+  check_report(text, true, true);
+  free(text);
+  remove(json);
+  static const char *data[] = {"int8", "kv-cache", "pruning"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(name, sizeof name, "%s/tinykern-%s.dat", charts, data[i]);
+    assert_int_equal(remove(name), 0); /* data and script are written with or without gnuplot */
+    snprintf(name, sizeof name, "%s/tinykern-%s.gp", charts, data[i]);
+    assert_int_equal(remove(name), 0);
+  }
+  assert_int_equal(rmdir(charts), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* The built executable itself, JSON on stdout. A cross build's binary cannot be
+   started from here (qemu-user runs this test, not its children): skipped then. */
+static void test_report_executable(void **state) {
+  (void)state;
+  const char *exe = getenv("TK_REPORT_EXE");
+  if (!exe || strchr(exe, '\'')) skip();
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "'%s' --tiny --no-charts --json - 2>/dev/null", exe);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t cap = 1 << 16, n = 0, got;
+  char *text = malloc(cap);
+  while ((got = fread(text + n, 1, cap - n - 1, p)) > 0)
+    if ((n += got) + 1 == cap) text = realloc(text, cap *= 2);
+  text[n] = 0;
+  int status = pclose(p);
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127)) {
+    free(text);
+    print_message("  [skip] %s cannot be started on this host\n", exe);
+    skip();
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_msg("%s exited with status %d", exe, status);
+  check_report(text, false, false);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_median_and_spread),
@@ -465,6 +758,9 @@ int main(void) {
       cmocka_unit_test(test_measure),
       cmocka_unit_test(test_digits_split),
       cmocka_unit_test(test_mlp_learns_and_mask_holds),
+      cmocka_unit_test(test_report_options),
+      cmocka_unit_test(test_report_tiny_run),
+      cmocka_unit_test(test_report_executable),
   };
   return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
