@@ -1,4 +1,5 @@
 /* Guard pages: every kernel of every variant, arrays ending at / starting after a PROT_NONE page, every tail. */
+#include "qlinear/qlinear_kernels.h"
 #include "tk_guard.h"
 #include "tk_test.h"
 
@@ -34,9 +35,45 @@ static void int8_kernels_stay_inside_their_arrays(void **state) {
   }
 }
 
+/* qlinear forward and linear_f32: every input and output array guarded, K and
+   N over the tails of the 8-row tiles and 4-wide k-groups, batch over the
+   microkernel row blocks. (The packed weights live inside the layer, whose
+   allocation the layer sizes itself.) */
+static void qlinear_and_linear_f32_stay_inside_their_arrays(void **state) {
+  (void)state;
+  static const size_t batches[] = {1, 2, 7};
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *k = tk_test_table(isa);
+    for (int s = 0; s < 2; s++) {
+      for (size_t in = 1; in <= MAX_F32; in += 3) {
+        for (size_t out = 1; out <= 19; out += 6) {
+          for (size_t bi = 0; bi < 3; bi++) {
+            size_t batch = batches[bi];
+            tk_guard gw, gb, gx, gy;
+            float *w = tk_guard_alloc(&gw, out * in * sizeof(float), sides[s]);
+            float *bias = tk_guard_alloc(&gb, out * sizeof(float), sides[s]);
+            float *x = tk_guard_alloc(&gx, batch * in * sizeof(float), sides[s]);
+            float *y = tk_guard_alloc(&gy, batch * out * sizeof(float), sides[s]);
+            for (size_t i = 0; i < out * in; i++) w[i] = (float)(i % 7) - 3.0f;
+            for (size_t i = 0; i < out; i++) bias[i] = 0.5f;
+            for (size_t i = 0; i < batch * in; i++) x[i] = (float)(i % 5) - 2.0f;
+            assert_int_equal(tk_linear_f32_with(k, w, out, in, bias, x, batch, y), TK_OK);
+            tk_qlinear *l;
+            assert_int_equal(tk_qlinear_create(w, out, in, bias, &l), TK_OK);
+            assert_int_equal(tk_qlinear_forward_with(k, l, x, batch, y), TK_OK);
+            tk_qlinear_destroy(l);
+            tk_guard_free(&gw), tk_guard_free(&gb), tk_guard_free(&gx), tk_guard_free(&gy);
+          }
+        }
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(int8_kernels_stay_inside_their_arrays),
+      cmocka_unit_test(qlinear_and_linear_f32_stay_inside_their_arrays),
   };
   return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
 }
