@@ -22,11 +22,7 @@ static tk_status expected_status(size_t rows, size_t cols, const int32_t *rp, co
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tk_fuzz_in in = {data, size};
-  tk_isa avail[TK_ISA_COUNT];
-  int n_avail = 0;
-  for (int i = 0; i < TK_ISA_COUNT; i++)
-    if (tk_isa_available((tk_isa)i)) avail[n_avail++] = (tk_isa)i;
-  if (tk_isa_select(avail[fz_u8(&in) % n_avail]) != TK_OK) abort();
+  fz_select_isa(&in);
 
   size_t rows = 1 + fz_below(&in, 40);
   /* Column counts near the 16-bit index switch are as likely as small ones. */

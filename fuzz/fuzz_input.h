@@ -5,7 +5,10 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "tinykern.h"
 
 typedef struct tk_fuzz_in {
   const uint8_t *p;
@@ -38,6 +41,16 @@ static inline float fz_float(tk_fuzz_in *in) {
     case 4: return 0.0f;
     default: return v / 16.0f;
   }
+}
+
+/* Makes one of the ISAs available here active, picked by the next byte, so
+   every input runs under one variant and the corpus covers them all. */
+static inline void fz_select_isa(tk_fuzz_in *in) {
+  tk_isa avail[TK_ISA_COUNT];
+  int n_avail = 0;
+  for (int i = 0; i < TK_ISA_COUNT; i++)
+    if (tk_isa_available((tk_isa)i)) avail[n_avail++] = (tk_isa)i;
+  if (tk_isa_select(avail[fz_u8(in) % n_avail]) != TK_OK) abort();
 }
 
 #endif

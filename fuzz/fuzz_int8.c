@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "tinykern.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -12,11 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
    reinterpreted as floats (any bit pattern: NaN, Inf, subnormals) to quantize. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  tk_isa avail[TK_ISA_COUNT];
-  int n_avail = 0;
-  for (int i = 0; i < TK_ISA_COUNT; i++)
-    if (tk_isa_available((tk_isa)i)) avail[n_avail++] = (tk_isa)i;
-  if (tk_isa_select(avail[data[0] % n_avail]) != TK_OK) abort();
+  tk_fuzz_in in = {data, 1};
+  fz_select_isa(&in);
   data++, size--;
 
   size_t n = size / 2;

@@ -84,11 +84,7 @@ static bool all_moderate(const float *x, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tk_fuzz_in in = {data, size};
-  tk_isa avail[TK_ISA_COUNT];
-  int n_avail = 0;
-  for (int i = 0; i < TK_ISA_COUNT; i++)
-    if (tk_isa_available((tk_isa)i)) avail[n_avail++] = (tk_isa)i;
-  if (tk_isa_select(avail[fz_u8(&in) % n_avail]) != TK_OK) abort();
+  fz_select_isa(&in);
 
   tk_kv_config cfg = {
       .n_kv_heads = fz_below(&in, 4), /* 0 is invalid */

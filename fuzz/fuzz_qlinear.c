@@ -26,11 +26,7 @@ static bool ref_quantize(const float *x, size_t n, int8_t *q, float *scale) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tk_fuzz_in in = {data, size};
-  tk_isa avail[TK_ISA_COUNT];
-  int n_avail = 0;
-  for (int i = 0; i < TK_ISA_COUNT; i++)
-    if (tk_isa_available((tk_isa)i)) avail[n_avail++] = (tk_isa)i;
-  if (tk_isa_select(avail[fz_u8(&in) % n_avail]) != TK_OK) abort();
+  fz_select_isa(&in);
 
   size_t out = 1 + fz_below(&in, 24), k = 1 + fz_below(&in, 80), batch = fz_below(&in, 6);
   bool has_bias = fz_u8(&in) & 1;

@@ -6,6 +6,7 @@
 
 #include "attention/attention_cache.h"
 #include "attention/attention_kernels.h"
+#include "size.h"
 
 #define LOG2E 1.44269504088896340736
 
@@ -17,12 +18,6 @@
 /* Keep every partial dot product of q and k below 2^100 (and every sum of
    weights times V): far from FLT_MAX ~ 2^128 whatever the summation order. */
 #define TK_ATT_SAFE_LOG2 100
-
-static bool mul_overflows(size_t a, size_t b, size_t *r) {
-  if (b && a > SIZE_MAX / b) return true;
-  *r = a * b;
-  return false;
-}
 
 static size_t elem_size(tk_dtype dt) {
   return dt == TK_DTYPE_F32 ? sizeof(float) : dt == TK_DTYPE_F16 ? sizeof(uint16_t) : 1;
@@ -49,10 +44,10 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
   const size_t stride = padded_dim(cfg->head_dim);
   size_t rows, elems, bytes, scale_bytes = 0;
   /* Rows are stored whole, so a 64-byte aligned allocation rounded up to 64 bytes. */
-  if (mul_overflows(cfg->n_kv_heads, cfg->capacity, &rows) ||
-      mul_overflows(rows, stride, &elems) ||
-      mul_overflows(elems, elem_size(cfg->dtype), &bytes) || bytes > SIZE_MAX / 2 - 64 ||
-      mul_overflows(rows, sizeof(float), &scale_bytes))
+  if (tk_mul_overflows(cfg->n_kv_heads, cfg->capacity, &rows) ||
+      tk_mul_overflows(rows, stride, &elems) ||
+      tk_mul_overflows(elems, elem_size(cfg->dtype), &bytes) || bytes > SIZE_MAX / 2 - 64 ||
+      tk_mul_overflows(rows, sizeof(float), &scale_bytes))
     return TK_ERR_OVERFLOW;
   bytes = (bytes + 63) / 64 * 64;
   tk_kv_cache *c = calloc(1, sizeof *c);
@@ -140,7 +135,7 @@ tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const fl
   if (!k || !v) return TK_ERR_ARG;
   const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, cap = c->cfg.capacity;
   size_t n;
-  if (mul_overflows(n_tokens, n_kv * d, &n)) return TK_ERR_OVERFLOW;
+  if (tk_mul_overflows(n_tokens, n_kv * d, &n)) return TK_ERR_OVERFLOW;
   if (!c->cfg.sliding && n_tokens > cap - c->len) return TK_ERR_OVERFLOW;
   /* Everything is checked before the first write: on error the cache is unchanged. */
   bool k_finite = true, v_finite = true;
@@ -216,8 +211,8 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, stride = c->stride;
   const size_t cap = c->cfg.capacity, group = n_heads / n_kv;
   size_t rows, n_in, n_buf;
-  if (mul_overflows(n_q_tokens, n_heads, &rows) || mul_overflows(rows, d, &n_in) ||
-      mul_overflows(rows, stride, &n_buf) || n_buf > SIZE_MAX / 2 / sizeof(float))
+  if (tk_mul_overflows(n_q_tokens, n_heads, &rows) || tk_mul_overflows(rows, d, &n_in) ||
+      tk_mul_overflows(rows, stride, &n_buf) || n_buf > SIZE_MAX / 2 / sizeof(float))
     return TK_ERR_OVERFLOW;
   bool finite = true;
   const float max_q = kt->absmax_f32(q, n_in, &finite);
@@ -288,10 +283,10 @@ tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const floa
   if (head_dim > SIZE_MAX - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
   const size_t stride = padded_dim(head_dim), group = n_heads / n_kv_heads;
   size_t q_rows, kv_rows, n_q, n_kv, total;
-  if (mul_overflows(seq, n_heads, &q_rows) || mul_overflows(q_rows, stride, &n_q) ||
-      mul_overflows(seq, n_kv_heads, &kv_rows) || mul_overflows(kv_rows, stride, &n_kv) ||
+  if (tk_mul_overflows(seq, n_heads, &q_rows) || tk_mul_overflows(q_rows, stride, &n_q) ||
+      tk_mul_overflows(seq, n_kv_heads, &kv_rows) || tk_mul_overflows(kv_rows, stride, &n_kv) ||
       n_q > SIZE_MAX / 8 || n_kv > SIZE_MAX / 8 ||
-      mul_overflows(2 * (n_q + n_kv), sizeof(float), &total))
+      tk_mul_overflows(2 * (n_q + n_kv), sizeof(float), &total))
     return TK_ERR_OVERFLOW;
   float *buf = malloc(total);
   if (!buf) return TK_ERR_NOMEM;

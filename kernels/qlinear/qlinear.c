@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "qlinear/qlinear_kernels.h"
+#include "size.h"
 
 struct tk_qlinear {
   size_t out, in;
@@ -14,19 +15,6 @@ struct tk_qlinear {
 /* Packed tiles start on a cache line, so every 32-byte k-group does too. */
 #define TK_QL_ALIGN 64
 
-/* *r = a * b; false when that overflows size_t. */
-static bool mul_size(size_t a, size_t b, size_t *r) {
-  if (b && a > SIZE_MAX / b) return false;
-  *r = a * b;
-  return true;
-}
-
-static bool add_size(size_t a, size_t b, size_t *r) {
-  if (a > SIZE_MAX - b) return false;
-  *r = a + b;
-  return true;
-}
-
 tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_features,
                             const float *bias, tk_qlinear **out) {
   if (!out || !w || out_features == 0 || in_features == 0) return TK_ERR_ARG;
@@ -34,9 +22,9 @@ tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_featu
   const size_t kp = (in_features + TK_QL_KGROUP - 1) / TK_QL_KGROUP * TK_QL_KGROUP;
   const size_t n_tiles = out_features / TK_QL_ROWS + (out_features % TK_QL_ROWS != 0);
   size_t n_w, packed;
-  if (!mul_size(out_features, in_features, &n_w) ||
-      !mul_size(n_tiles, TK_QL_TILE_BYTES(kp), &packed) ||
-      !add_size(packed, TK_QL_ALIGN - 1, &packed))
+  if (tk_mul_overflows(out_features, in_features, &n_w) ||
+      tk_mul_overflows(n_tiles, TK_QL_TILE_BYTES(kp), &packed) ||
+      tk_add_overflows(packed, TK_QL_ALIGN - 1, &packed))
     return TK_ERR_OVERFLOW;
   packed -= packed % TK_QL_ALIGN; /* aligned_alloc wants a multiple of the alignment */
   if (bias) {
@@ -95,14 +83,14 @@ tk_status tk_qlinear_forward_with(const tk_kernels *k, const tk_qlinear *l, cons
      and the kernel's work buffer (a batch block of activations as tk_qx). */
   size_t n_x, n_y, xq_bytes, scale_bytes, work_bytes, total;
   const size_t block = tk_ql_batch_block(l->kp);
-  if (!mul_size(batch, l->in, &n_x) || !mul_size(batch, l->out, &n_y) ||
-      !mul_size(batch, l->kp, &xq_bytes) || !mul_size(batch, sizeof(float), &scale_bytes) ||
-      !add_size(xq_bytes, sizeof(float) - 1, &xq_bytes))
+  if (tk_mul_overflows(batch, l->in, &n_x) || tk_mul_overflows(batch, l->out, &n_y) ||
+      tk_mul_overflows(batch, l->kp, &xq_bytes) || tk_mul_overflows(batch, sizeof(float), &scale_bytes) ||
+      tk_add_overflows(xq_bytes, sizeof(float) - 1, &xq_bytes))
     return TK_ERR_OVERFLOW;
   if (batch == 0) return TK_OK;
   xq_bytes -= xq_bytes % sizeof(float); /* the scales after it stay aligned */
   work_bytes = (batch < block ? batch : block) * l->kp * TK_QL_X_BYTES;
-  if (!add_size(xq_bytes, scale_bytes, &total) || !add_size(total, work_bytes, &total))
+  if (tk_add_overflows(xq_bytes, scale_bytes, &total) || tk_add_overflows(total, work_bytes, &total))
     return TK_ERR_OVERFLOW;
   unsigned char *scratch = malloc(total);
   if (!scratch) return TK_ERR_NOMEM;
@@ -141,8 +129,8 @@ tk_status tk_linear_f32_with(const tk_kernels *k, const float *w, size_t out_fea
                              float *y) {
   if (!w || out_features == 0 || in_features == 0 || (batch && (!x || !y))) return TK_ERR_ARG;
   size_t n;
-  if (!mul_size(out_features, in_features, &n) || !mul_size(batch, in_features, &n) ||
-      !mul_size(batch, out_features, &n))
+  if (tk_mul_overflows(out_features, in_features, &n) || tk_mul_overflows(batch, in_features, &n) ||
+      tk_mul_overflows(batch, out_features, &n))
     return TK_ERR_OVERFLOW;
   if (batch) k->linear_f32(w, out_features, in_features, bias, x, batch, y);
   return TK_OK;

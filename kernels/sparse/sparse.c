@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dispatch/kernels.h"
+#include "size.h"
 #include "sparse/sparse_kernels.h"
 
 /* A full group of 4 rows is stored blocked when its distinct (row, column)
@@ -17,18 +18,6 @@
    0.32 at 0.5), so above 3/4 both products gain. */
 #define BLOCK_FILL_NUM 3
 #define BLOCK_FILL_DEN 4
-
-static bool mul_overflows(size_t a, size_t b, size_t *out) {
-  if (a && b > SIZE_MAX / a) return true;
-  *out = a * b;
-  return false;
-}
-
-static bool add_overflows(size_t a, size_t b, size_t *out) {
-  if (b > SIZE_MAX - a) return true;
-  *out = a + b;
-  return false;
-}
 
 /* |x| as its bit pattern: for finite x, ordering these integers orders |x|. */
 static uint32_t abs_key(float x) {
@@ -142,7 +131,7 @@ static void csr_free(tk_csr *a) {
 static tk_status pack(const source *s, size_t rows, size_t cols, size_t maxlen, tk_csr **out) {
   size_t n_groups = rows / TK_CSR_GROUP + (rows % TK_CSR_GROUP != 0);
   size_t scratch_bytes;
-  if (mul_overflows(maxlen ? maxlen : 1, TK_CSR_GROUP * sizeof(entry), &scratch_bytes))
+  if (tk_mul_overflows(maxlen ? maxlen : 1, TK_CSR_GROUP * sizeof(entry), &scratch_bytes))
     return TK_ERR_OVERFLOW;
   tk_csr *a = calloc(1, sizeof *a);
   entry *scratch = malloc(scratch_bytes);
@@ -192,10 +181,10 @@ static tk_status pack(const source *s, size_t rows, size_t cols, size_t maxlen, 
   }
 
   size_t isz = a->wide ? sizeof(uint32_t) : sizeof(uint16_t), idx_bytes, val_bytes, bytes;
-  if (mul_overflows(n_idx ? n_idx : 1, isz, &idx_bytes) ||
-      mul_overflows(n_val ? n_val : 1, sizeof(float), &val_bytes) ||
-      add_overflows(idx_bytes, val_bytes, &bytes) ||
-      add_overflows(bytes, sizeof *a + n_groups * sizeof *a->groups, &bytes)) {
+  if (tk_mul_overflows(n_idx ? n_idx : 1, isz, &idx_bytes) ||
+      tk_mul_overflows(n_val ? n_val : 1, sizeof(float), &val_bytes) ||
+      tk_add_overflows(idx_bytes, val_bytes, &bytes) ||
+      tk_add_overflows(bytes, sizeof *a + n_groups * sizeof *a->groups, &bytes)) {
     free(scratch);
     csr_free(a);
     return TK_ERR_OVERFLOW;
@@ -240,7 +229,7 @@ static tk_status pack(const source *s, size_t rows, size_t cols, size_t maxlen, 
 /* rows x cols floats must be addressable (tk_csr_to_dense writes them). */
 static tk_status check_shape(size_t rows, size_t cols) {
   size_t total;
-  if (rows == SIZE_MAX || mul_overflows(rows, cols, &total) || total > SIZE_MAX / sizeof(float))
+  if (rows == SIZE_MAX || tk_mul_overflows(rows, cols, &total) || total > SIZE_MAX / sizeof(float))
     return TK_ERR_OVERFLOW;
   return TK_OK;
 }
@@ -368,8 +357,8 @@ tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c) {
   if (!n) return TK_OK;
   if (!b || !c) return TK_ERR_ARG;
   size_t nb, nc;
-  if (mul_overflows(a->cols, n, &nb) || nb > SIZE_MAX / sizeof(float) ||
-      mul_overflows(a->rows, n, &nc) || nc > SIZE_MAX / sizeof(float))
+  if (tk_mul_overflows(a->cols, n, &nb) || nb > SIZE_MAX / sizeof(float) ||
+      tk_mul_overflows(a->rows, n, &nc) || nc > SIZE_MAX / sizeof(float))
     return TK_ERR_OVERFLOW;
   tk_active()->spmm(a, b, n, c);
   return TK_OK;
