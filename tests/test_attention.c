@@ -877,6 +877,47 @@ static void public_attention_under_every_available_isa(void **state) {
 
 /* ---- guard pages: no kernel reads or writes outside its arrays ---- */
 
+/* A cache of at least 2 MiB per array takes the large-allocation path (2 MiB
+   aligned, huge pages asked for): its arrays are aligned and rounded up, and
+   decode steps on it match the reference, for every storage type. */
+static void large_cache_attends_like_the_reference(void **state) {
+  (void)state;
+  enum { NKV = 2, NH = 4, D = 64, CAP = 4200, N = 12 };
+  static float q[N * NH * D], k[N * NKV * D], v[N * NKV * D], out[NH * D];
+  tk_rng r = {23};
+  fill(&r, q, N * NH * D, -2.0f, 2.0f);
+  fill(&r, k, N * NKV * D, -1.0f, 1.0f);
+  fill(&r, v, N * NKV * D, -1.0f, 1.0f);
+  static const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  for (size_t di = 0; di < 3; di++) {
+    tk_kv_config cfg = {NKV, D, CAP, dts[di], false};
+    tk_kv_cache *c = NULL;
+    assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
+    const size_t es = dts[di] == TK_DTYPE_F32 ? 4 : dts[di] == TK_DTYPE_F16 ? 2 : 1;
+    if (NKV * CAP * D * es >= ((size_t)2 << 20)) {
+      assert_true((uintptr_t)c->k % ((size_t)2 << 20) == 0);
+      assert_true((uintptr_t)c->v % ((size_t)2 << 20) == 0);
+    }
+    assert_true(tk_kv_cache_bytes(c) >= 2 * NKV * CAP * D * es);
+    err_acc a = {0};
+    double ref[D], scale[D];
+    for (size_t t = 0; t < N; t++) {
+      assert_int_equal(tk_kv_cache_append(c, k + t * NKV * D, v + t * NKV * D, 1), TK_OK);
+      assert_int_equal(tk_attend(c, q + t * NH * D, 1, NH, out), TK_OK);
+      for (size_t h = 0; h < NH; h++) {
+        ref_row(q + (t * NH + h) * D, k, v, NKV, NH, D, h, 0, t, ref, scale);
+        err_add(&a, out + h * D, ref, scale, D);
+      }
+    }
+    if (!err_ok(&a, dts[di])) {
+      print_error("large cache (%zu positions, dtype %d): error too large\n", (size_t)CAP,
+                  (int)dts[di]);
+      fail();
+    }
+    tk_kv_cache_destroy(c);
+  }
+}
+
 static void f32_to_f16_stays_inside_its_arrays(void **state) {
   (void)state;
   TK_FOR_EACH_VARIANT(isa) {
@@ -981,6 +1022,7 @@ int main(void) {
       cmocka_unit_test(bad_attend_writes_nothing),
       cmocka_unit_test(bad_attention_f32_writes_nothing),
       cmocka_unit_test(public_attention_under_every_available_isa),
+      cmocka_unit_test(large_cache_attends_like_the_reference),
       cmocka_unit_test(f32_to_f16_stays_inside_its_arrays),
       cmocka_unit_test(attend_kernels_stay_inside_their_arrays),
       cmocka_unit_test(public_attention_stays_inside_caller_arrays),
