@@ -10,6 +10,7 @@
 
 #include "attention/attention_cache.h"
 #include "attention/attention_kernels.h"
+#include "int8/int8_kernels.h"
 #include "size.h"
 
 #define LOG2E 1.44269504088896340736
@@ -134,15 +135,9 @@ static void store_row(const tk_kernels *kt, const tk_kv_cache *c, void *base, fl
     }
     case TK_DTYPE_S8: {
       int8_t *dst = (int8_t *)base + row * stride;
-      bool finite = true;
-      float m = kt->absmax_f32(x, d, &finite);
-      /* tk_quantize_s8's rule: max/127, 1 for an all-zero row, the smallest
-         positive float when max/127 underflows. */
-      float s = m == 0.0f ? 1.0f : m / 127.0f;
-      if (s == 0.0f) s = FLT_TRUE_MIN;
-      kt->quantize_s8(x, d, s, dst);
+      /* The caller checked x finite: the tk_quantize_s8 rule cannot fail here. */
+      (void)tk_quantize_s8_with(kt, x, d, dst, &scales[row]);
       memset(dst + d, 0, pad);
-      scales[row] = s;
       break;
     }
   }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "dispatch/kernels.h"
+#include "int8/int8_kernels.h"
 
 tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out) {
   if (!out || (n && (!a || !b))) return TK_ERR_ARG;
@@ -11,9 +12,9 @@ tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out) {
   return TK_OK;
 }
 
-tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale) {
+tk_status tk_quantize_s8_with(const tk_kernels *k, const float *x, size_t n, int8_t *q,
+                               float *scale) {
   if (!scale || (n && (!x || !q))) return TK_ERR_ARG;
-  const tk_kernels *k = tk_active();
   bool finite = true;
   float m = n ? k->absmax_f32(x, n, &finite) : 0.0f;
   if (!finite) return TK_ERR_ARG;
@@ -25,6 +26,10 @@ tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale) {
   if (n) k->quantize_s8(x, n, s, q);
   *scale = s;
   return TK_OK;
+}
+
+tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale) {
+  return tk_quantize_s8_with(tk_active(), x, n, q, scale);
 }
 
 tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x) {

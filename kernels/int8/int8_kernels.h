@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tinykern.h"
+
 /* Declares tk_dot_s8_<isa>, tk_absmax_f32_<isa>, tk_quantize_s8_<isa>,
    tk_dequantize_s8_<isa>; signatures as in the tk_kernels table. */
 #define TK_INT8_DECLARE(isa)                                                   \
@@ -19,5 +21,11 @@ TK_INT8_DECLARE(sse41)
 TK_INT8_DECLARE(avx2)
 TK_INT8_DECLARE(neon)
 TK_INT8_DECLARE(neondot)
+
+/* tk_quantize_s8 with an explicit kernel table: the one place of the scale rule,
+   shared by the layers that quantize (qlinear rows, s8 KV cache rows). */
+struct tk_kernels;
+tk_status tk_quantize_s8_with(const struct tk_kernels *k, const float *x, size_t n, int8_t *q,
+                              float *scale);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "int8/int8_kernels.h"
 #include "qlinear/qlinear_kernels.h"
 #include "size.h"
 
@@ -100,7 +101,7 @@ tk_status tk_qlinear_forward_with(const tk_kernels *k, const tk_qlinear *l, cons
 
   /* All rows are quantized (and so checked) before y is touched. */
   for (size_t b = 0; b < batch; b++) {
-    tk_status st = tk_quantize_s8(x + b * l->in, l->in, xq + b * l->kp, &xscale[b]);
+    tk_status st = tk_quantize_s8_with(k, x + b * l->in, l->in, xq + b * l->kp, &xscale[b]);
     if (st != TK_OK) {
       free(scratch);
       return st;
