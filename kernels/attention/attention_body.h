@@ -27,16 +27,26 @@
    127 + n in the low mantissa bits: tk_vf_pow2_magic turns that into 2^n. */
 #define TK_EXP2_MAGIC 12583039.0f
 
-/* Asks for the cache lines of `bytes` bytes from p (a hint: no fault, no
-   effect on results). Locality 2 (prefetcht1 on x86) fills L2, not L1: the
-   lines are wanted a whole phase later (V while K is scored, the next block's
-   K while V is summed), and pulling them into the 32 KiB L1 evicted the rows
-   in use; measured 1.2-1.8x faster than prefetcht0 for f32 decode on Zen 3. */
-TK_ATT_INLINE void TK_FN(att_prefetch)(const void *p, size_t bytes) {
+/* Cached rows are read in one of two orders. A tile of several query rows
+   reads a few cached rows side by side, a vector of each in turn, which the
+   hardware prefetchers do not follow (measured on Zen: 8 GB/s from DRAM
+   instead of 28): those tiles prefetch in software, one line for each line
+   they read, TK_ATT_PF_BYTES ahead in the same stream (K while scoring, V
+   while summing). A tile of one query row (one query head per kv head) reads
+   each cached row whole and in order, which the hardware prefetchers follow
+   better than software prefetch does (measured 5-10% faster from DRAM).
+   Locality 2 (prefetcht1 on x86) fills L2, not L1: prefetcht0 was 2-3x
+   slower from DRAM. The distance was measured flat from 8 to 24 KiB. */
+#define TK_ATT_PF_BYTES 8192
+/* Vectors of a one-row tile: a whole 128-dim row with 8-lane vectors. */
+#define TK_ATT_ROW_VECS 16
+
+TK_ATT_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
+  const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
 #if defined(__GNUC__)
-  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 2);
+  if (at % 64 == 0) __builtin_prefetch((const char *)base + at + TK_ATT_PF_BYTES, 0, 2);
 #else
-  (void)p, (void)bytes;
+  (void)base, (void)at;
 #endif
 }
 
@@ -66,21 +76,33 @@ TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
 }
 
 /* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
-   or a multiple of 4, each at most 4):
-   s[a * TK_ATT_BLOCK + b] = q_a . k_(k0 + b). Each K vector loaded (and
-   converted) feeds rt multiply-adds, each q vector pt; the rt * pt independent
-   chains hide the multiply-add latency. The padding of both rows is zero. */
+   or a multiple of 4; rt <= 4, pt <= 8):
+   s[a * TK_ATT_BLOCK + b] = q_a . k_(k0 + b), with rt * pt independent chains
+   hiding the multiply-add latency. Several query rows share each K vector
+   loaded (and converted), so the cached rows are read side by side, prefetched
+   when pf; one query row reads each cached row whole, in order. The padding
+   of both rows is zero. */
 TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const void *k, size_t k0,
-                                       size_t stride, size_t dw, tk_dtype dt, float *s) {
-  tk_vf acc[4][4];
+                                       size_t stride, size_t dw, tk_dtype dt, bool pf, float *s) {
+  tk_vf acc[4][8];
   for (int a = 0; a < rt; a++)
     for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_zero();
-  for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
-    tk_vf kv[4];
-    for (int b = 0; b < pt; b++) kv[b] = TK_FN(att_load)(k, k0 + (size_t)b * stride + c, dt);
-    for (int a = 0; a < rt; a++) {
-      tk_vf qa = tk_vf_load(q + (size_t)a * stride + c);
-      for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_fmadd(qa, kv[b], acc[a][b]);
+  if (rt == 1) {
+    for (int b = 0; b < pt; b++)
+      for (size_t c = 0; c < dw; c += TK_VF_WIDTH)
+        acc[0][b] = tk_vf_fmadd(tk_vf_load(q + c), TK_FN(att_load)(k, k0 + (size_t)b * stride + c, dt),
+                                acc[0][b]);
+  } else {
+    for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
+      tk_vf kv[8];
+      for (int b = 0; b < pt; b++) {
+        if (pf) TK_FN(att_prefetch_line)(k, k0 + (size_t)b * stride + c, dt);
+        kv[b] = TK_FN(att_load)(k, k0 + (size_t)b * stride + c, dt);
+      }
+      for (int a = 0; a < rt; a++) {
+        tk_vf qa = tk_vf_load(q + (size_t)a * stride + c);
+        for (int b = 0; b < pt; b++) acc[a][b] = tk_vf_fmadd(qa, kv[b], acc[a][b]);
+      }
     }
   }
   /* Horizontal sums four at a time (rt * pt is 1, 4 or 8). */
@@ -96,24 +118,26 @@ TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const voi
   }
 }
 
-/* Accumulators of rt rows x vt vectors (rt, vt <= 4) kept in registers over
-   the block: o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is
-   loaded (and converted) once for the rt rows: GQA reads a V row once for all
-   the query heads of its group. */
+/* Accumulators of rt rows x vt vectors (rt * vt <= 8, or rt = 1 and vt <=
+   TK_ATT_ROW_VECS) kept in registers over nb cached rows:
+   o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is loaded (and
+   converted) once for the rt rows: GQA reads a V row once for all the query
+   heads of its group. pf: prefetch V ahead (tiles of several rows). */
 TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
                                       const float *w, const void *v, size_t v0, size_t nb,
-                                      tk_dtype dt, const char *kpf, size_t row_bytes) {
-  tk_vf acc[4][4];
+                                      tk_dtype dt, bool pf) {
+  tk_vf acc[4][TK_ATT_ROW_VECS];
   for (int a = 0; a < rt; a++)
     for (int b = 0; b < vt; b++) {
       acc[a][b] = tk_vf_load(o + (size_t)a * stride + (size_t)b * TK_VF_WIDTH);
       if (alpha) acc[a][b] = tk_vf_mul(acc[a][b], tk_vf_set1(alpha[a]));
     }
   for (size_t j = 0; j < nb; j++) {
-    if (kpf) TK_FN(att_prefetch)(kpf + j * row_bytes, row_bytes);
-    tk_vf vv[4];
-    for (int b = 0; b < vt; b++)
+    tk_vf vv[TK_ATT_ROW_VECS];
+    for (int b = 0; b < vt; b++) {
+      if (pf) TK_FN(att_prefetch_line)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
       vv[b] = TK_FN(att_load)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
+    }
     for (int a = 0; a < rt; a++) {
       tk_vf p = tk_vf_set1(w[a * TK_ATT_BLOCK + j]);
       for (int b = 0; b < vt; b++) acc[a][b] = tk_vf_fmadd(p, vv[b], acc[a][b]);
@@ -126,72 +150,66 @@ TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, c
 
 /* Scores of rows [r0, r1) x the block's nb cached rows from slot k0: tiles of
    4 rows x 2 positions (4 rows x 1 for an odd last position); leftover rows
-   one at a time against 4 positions (then 1). */
+   one at a time against 8 positions (then 1). Only the first row tile reads
+   new K rows from memory, so only it prefetches. */
 TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
                                      size_t slot0, size_t nb, size_t stride, size_t dw,
-                                     tk_dtype dt, float *s, const char *vpf, size_t row_bytes) {
+                                     tk_dtype dt, float *s) {
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     size_t j = 0;
-    for (; j + 2 <= nb; j += 2) {
-      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 2 * row_bytes);
-      TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+    for (; j + 2 <= nb; j += 2)
+      TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
                           s + r * TK_ATT_BLOCK + j);
-    }
     if (j < nb)
-      TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+      TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
                           s + r * TK_ATT_BLOCK + j);
   }
   for (; r < r1; r++) {
     size_t j = 0;
-    for (; j + 4 <= nb; j += 4) {
-      if (r == r0) TK_FN(att_prefetch)(vpf + j * row_bytes, 4 * row_bytes);
-      TK_FN(att_dot_tile)(1, 4, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+    for (; j + 8 <= nb; j += 8)
+      TK_FN(att_dot_tile)(1, 8, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, false,
                           s + r * TK_ATT_BLOCK + j);
-    }
     for (; j < nb; j++)
-      TK_FN(att_dot_tile)(1, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+      TK_FN(att_dot_tile)(1, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, false,
                           s + r * TK_ATT_BLOCK + j);
   }
 }
 
 /* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x 2 vectors
-   (x 1 for an odd last vector); leftover rows alone, 4 vectors (then 1) wide.
-   The block's positions are taken TK_ATT_PV_CHUNK at a time, all columns of a
-   chunk before the next: the chunk's V rows (4 KiB in f32) stay in L1 while
-   the column tiles pass over them, so V streams through once, in order
-   (5-10% faster f32 decode on Zen 3 than whole-block column strips). */
+   (x 1 for an odd last vector); leftover rows alone, TK_ATT_ROW_VECS vectors
+   (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
+   all columns of a chunk before the next: the chunk's V rows (4 KiB in f32)
+   stay in L1 while the column tiles pass over them, so V streams through
+   once, in order (5-10% faster f32 decode on Zen 3 than whole-block column
+   strips). */
 TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                          const float *w, const void *v, size_t slot0, size_t nb,
-                                         size_t stride, size_t dw, tk_dtype dt, const char *kpf,
-                                         size_t row_bytes) {
-  const size_t V2 = 2 * TK_VF_WIDTH, V4 = 4 * TK_VF_WIDTH;
+                                         size_t stride, size_t dw, tk_dtype dt) {
+  const size_t V2 = 2 * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
   for (size_t j0 = 0; j0 < nb; j0 += TK_ATT_PV_CHUNK) {
     const size_t nc = nb - j0 < TK_ATT_PV_CHUNK ? nb - j0 : TK_ATT_PV_CHUNK;
     const float *al = j0 == 0 ? alpha : NULL;
     const float *wj = w + j0;
     const size_t s0 = (slot0 + j0) * stride;
-    const char *pf = kpf ? kpf + j0 * row_bytes : NULL;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
       size_t c = 0;
       for (; c + V2 <= dw; c += V2)
         TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt,
-                           r == r0 && c == 0 ? pf : NULL, row_bytes);
+                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, r == r0);
       if (c < dw)
         TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, NULL, row_bytes);
+                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, r == r0);
     }
     for (; r < r1; r++) {
       size_t c = 0;
-      for (; c + V4 <= dw; c += V4)
-        TK_FN(att_pv_tile)(1, 4, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt,
-                           r == r0 && c == 0 ? pf : NULL, row_bytes);
+      for (; c + VR <= dw; c += VR)
+        TK_FN(att_pv_tile)(1, TK_ATT_ROW_VECS, o + r * stride + c, stride, al ? al + r : NULL,
+                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, false);
       for (; c < dw; c += TK_VF_WIDTH)
         TK_FN(att_pv_tile)(1, 1, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, NULL, row_bytes);
+                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, false);
     }
   }
 }
@@ -262,9 +280,7 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
         }
         for (size_t j = nb; j < nbw; j++) ksc[j] = 1.0f, vsc[j] = 0.0f;
       }
-      const size_t row_bytes = stride * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
-      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s,
-                        (const char *)job->v + slot0 * row_bytes, row_bytes);
+      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s);
       for (size_t r = ra; r < nr; r++) {
         size_t lim = job->first_hi + (r0 + r) / per_tok - p0;
         if (lim > nb) lim = nb;
@@ -272,12 +288,7 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
                                s8 ? vsc : NULL, job->exp_mul, job->exp_bias, &m[r], &l[r],
                                &alpha[r]);
       }
-      /* While V is read, the K rows of the next block are fetched (the
-         next block starts at slot 0 after the ring's end). */
-      const size_t next = p0 + nb < hi_end ? (p0 + nb) % cap : 0;
-      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt,
-                            p0 + nb < hi_end ? (const char *)job->k + next * row_bytes : NULL,
-                            row_bytes);
+      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);
       p0 += nb;
     }
     /* out = acc / l, clamped to +-out_max: a convex combination of finite V
