@@ -78,6 +78,51 @@ static void bm_attend(gb_state *st) {
   bench_cache_free(&b);
 }
 
+/* A decode step as a model runs it: the caches of its other layers pass
+   through the CPU caches between two steps of one layer, so each layer's K/V
+   come from DRAM. Here the layers are copies of one filled cache, enough of
+   them to hold four times the last cache level, attended in turn: one
+   iteration is one layer's step on a cold cache. */
+static void bm_decode(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
+  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  const size_t bytes = (size_t)kv_bytes(dt, L, n_kv);
+  const size_t llc = tkb_roofline_get()->level_capacity[TKB_L3];
+  size_t layers = 4 * llc / bytes + 1;
+  if (layers < 2) layers = 2;
+  bench_cache b;
+  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  tk_kv_cache **c = tkb_alloc(layers * sizeof *c);
+  const size_t row = n_kv * HEAD_DIM;
+  float *k = tkb_alloc(L * row * sizeof(float)), *v = tkb_alloc(L * row * sizeof(float));
+  tkb_fill_f32(k, L * row, 30, -1.0f, 1.0f);
+  tkb_fill_f32(v, L * row, 31, -1.0f, 1.0f);
+  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
+  size_t made = 0;
+  for (; made < layers; made++)
+    if (tk_kv_cache_create(&cfg, &c[made]) != TK_OK || tk_kv_cache_append(c[made], k, v, L) != TK_OK)
+      break;
+  tkb_free(k);
+  tkb_free(v);
+  if (made == layers) {
+    size_t l = 0;
+    GB_LOOP(st) {
+      tk_attend(c[l], b.q, 1, N_HEADS, b.out);
+      gb_escape(b.out);
+      l = l + 1 == layers ? 0 : l + 1;
+    }
+    tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, (double)bytes,
+                 layers * bytes);
+    gb_counter(st, "layers", (double)layers, GB_PLAIN);
+  } else {
+    gb_skip(st, "cannot create the layers' caches");
+  }
+  for (size_t i = 0; i < made && i < layers; i++) tk_kv_cache_destroy(c[i]);
+  tkb_free(c);
+  bench_cache_free(&b);
+}
+
 /* The incremental step a runtime pays per generated token: append the new
    token's k, v (the sliding cache drops its oldest) and attend its query. */
 static void bm_step(gb_state *st) {
@@ -126,14 +171,16 @@ int main(int argc, char **argv) {
   } dtypes[] = {{"f32", &case_f32}, {"f16", &case_f16}, {"s8", &case_s8}};
   const size_t n_len = sizeof lengths / sizeof lengths[0];
   char name[64];
-  for (size_t di = 0; di < 3; di++) {
-    snprintf(name, sizeof name, "attend/%s", dtypes[di].name);
-    TKB_FOR_EACH_ISA(isa) {
-      gb_bench *b = gb_arg_names2(tkb_register(name, isa, bm_attend, dtypes[di].c), "L", "kv");
-      for (size_t h = 0; h < 2; h++)
-        for (size_t i = 0; i < n_len; i++) gb_args2(b, lengths[i], kv_heads[h]);
+  for (size_t di = 0; di < 3; di++)
+    for (int cold = 0; cold < 2; cold++) {
+      snprintf(name, sizeof name, "%s/%s", cold ? "decode" : "attend", dtypes[di].name);
+      TKB_FOR_EACH_ISA(isa) {
+        gb_bench *b = gb_arg_names2(
+            tkb_register(name, isa, cold ? bm_decode : bm_attend, dtypes[di].c), "L", "kv");
+        for (size_t h = 0; h < 2; h++)
+          for (size_t i = 0; i < n_len; i++) gb_args2(b, lengths[i], kv_heads[h]);
+      }
     }
-  }
   /* Incremental vs recompute: f32 storage, every variant. Recompute grows as
      L^2 (seconds per call at L = 4096 on AVX2, ten times that in scalar): the
      longest two lengths only on the best ISA. */
