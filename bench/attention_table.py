@@ -12,7 +12,7 @@ import json
 import re
 import sys
 
-NAME = re.compile(r"^(attend|step|recompute)/(\w+)/(\w+)/L:(\d+)/kv:(\d+)$")
+NAME = re.compile(r"^(decode|attend|step|recompute)/(\w+)/(\w+)/L:(\d+)/kv:(\d+)$")
 
 
 def load(path):
@@ -46,33 +46,40 @@ def main():
     print("Context: " + ", ".join(f"{k}: {ctx[k]}" for k in sorted(ctx) if k.startswith("roofline_read")))
     print(f"load average at start: {ctx.get('load_avg')}\n")
 
-    for dtype in ("f32", "f16", "s8"):
-        print(f"### Decode step (tk_attend, n_q_tokens = 1), {dtype} cache, 32 q heads, head_dim 128\n")
-        print("| kv | L | " + " | ".join(f"{i} us (min-max) | {i} GB/s | {i} % roof" for i in isas) + " |")
-        print("|---|---|" + "---|---|---|" * len(isas))
+    titles = {
+        "decode": "cold: one layer's step, the caches of enough layers rotated that K/V come from DRAM",
+        "attend": "warm: the same cache every time, K/V from the cache level they fit in",
+    }
+    for kind in ("decode", "attend"):
+        for dtype in ("f32", "f16", "s8"):
+            print(f"### Decode step (tk_attend, n_q_tokens = 1), {kind} = {titles[kind]}; "
+                  f"{dtype} cache, 32 q heads, head_dim 128\n")
+            print("| kv | L | " + " | ".join(f"{i} us (min-max) | {i} GB/s | {i} % roof" for i in isas) + " |")
+            print("|---|---|" + "---|---|---|" * len(isas))
+            for kv in kvs:
+                for L in Ls:
+                    cells = []
+                    for i in isas:
+                        r = runs.get((kind, dtype, i, L, kv))
+                        cells += ([f"{us(r['median'])} ({us(r['min'])}-{us(r['max'])})", f"{r['gbps']:.1f}",
+                                   f"{r['pct']:.0f}"] if r else ["", "", ""])
+                    print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
+            print()
+
+    for kind in ("decode", "attend"):
+        print(f"### Cache storage ({kind}): decode step time of f32 over f16 and s8 (same ISA)\n")
+        print("| kv | L | " + " | ".join(f"{i} f32/f16 | {i} f32/s8" for i in isas) + " |")
+        print("|---|---|" + "---|---|" * len(isas))
         for kv in kvs:
             for L in Ls:
                 cells = []
                 for i in isas:
-                    r = runs.get(("attend", dtype, i, L, kv))
-                    cells += ([f"{us(r['median'])} ({us(r['min'])}-{us(r['max'])})", f"{r['gbps']:.1f}",
-                               f"{r['pct']:.0f}"] if r else ["", "", ""])
+                    f32 = runs.get((kind, "f32", i, L, kv))
+                    for dt in ("f16", "s8"):
+                        o = runs.get((kind, dt, i, L, kv))
+                        cells.append(f"{f32['median'] / o['median']:.2f}x" if f32 and o else "")
                 print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
         print()
-
-    print("### Cache storage: decode step time of f32 over f16 and s8 (same ISA)\n")
-    print("| kv | L | " + " | ".join(f"{i} f32/f16 | {i} f32/s8" for i in isas) + " |")
-    print("|---|---|" + "---|---|" * len(isas))
-    for kv in kvs:
-        for L in Ls:
-            cells = []
-            for i in isas:
-                f32 = runs.get(("attend", "f32", i, L, kv))
-                for dt in ("f16", "s8"):
-                    o = runs.get(("attend", dt, i, L, kv))
-                    cells.append(f"{f32['median'] / o['median']:.2f}x" if f32 and o else "")
-            print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
-    print()
 
     print("### Incremental (append + tk_attend) vs recompute (tk_attention_f32, causal, whole prefix), f32\n")
     print("| kv | L | " + " | ".join(f"{i} step us | {i} recompute us | {i} ratio" for i in isas) + " |")

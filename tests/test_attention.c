@@ -231,6 +231,37 @@ static void attend_f16_s8_every_variant_and_head_dim(void **state) {
   }
 }
 
+/* s8 scores sum int8 products in int32 chunks of 131072 dims added in float:
+   at 140000 dims of +-127 a single int32 sum would wrap (140000 * 127 * 127
+   > 2^31) and turn the winning position's score negative. q.k0 is the huge
+   positive score, q.k1 the negative one: the result must be v0. */
+static void s8_scores_exact_past_int32(void **state) {
+  (void)state;
+  enum { D = 140000 };
+  float *q = xmalloc(D * sizeof(float)), *k = xmalloc(2 * D * sizeof(float));
+  float *v = xmalloc(2 * D * sizeof(float)), *out = xmalloc(D * sizeof(float));
+  for (size_t e = 0; e < D; e++) {
+    q[e] = 1.0f;
+    k[e] = 1.0f, k[D + e] = -1.0f;
+    v[e] = 0.25f, v[D + e] = -0.75f;
+  }
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *kt = tk_test_table(isa);
+    shape sh = {TK_DTYPE_S8, 1, 1, D, 2, false};
+    tk_kv_cache *c = cache_new(&sh);
+    assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 2), TK_OK);
+    assert_int_equal(tk_attend_with(kt, c, q, 1, 1, out), TK_OK);
+    for (size_t e = 0; e < D; e++)
+      if (!(fabsf(out[e] - 0.25f) <= 1e-6f)) {
+        print_error("s8 %s (%s) element %zu: got %g want 0.25\n", tk_isa_name(isa),
+                    tk_test_kind(isa), e, (double)out[e]);
+        fail();
+      }
+    tk_kv_cache_destroy(c);
+  }
+  free(q), free(k), free(v), free(out);
+}
+
 /* More query rows than one pass holds (32): 64 heads on one kv head. */
 static void attend_many_heads_per_kv_head(void **state) {
   (void)state;
@@ -355,13 +386,16 @@ static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, si
   const size_t cap = a->cfg.capacity, es = a->cfg.dtype == TK_DTYPE_F32   ? 4
                                            : a->cfg.dtype == TK_DTYPE_F16 ? 2
                                                                           : 1;
-  const size_t rowb = a->stride * es;
   for (size_t p = a->next - a->len; p < a->next; p++)
     for (size_t g = 0; g < a->cfg.n_kv_heads; g++) {
-      const size_t row = g * cap + p % cap;
-      if (memcmp((const char *)a->k + row * rowb, (const char *)b->k + row * rowb, rowb) ||
-          memcmp((const char *)a->v + row * rowb, (const char *)b->v + row * rowb, rowb) ||
-          (a->k_scale && (a->k_scale[row] != b->k_scale[row] || a->v_scale[row] != b->v_scale[row]))) {
+      const size_t slot = p % cap, row = g * a->slots + slot;
+      bool same = !a->k_scale || (a->k_scale[row] == b->k_scale[row] && a->v_scale[row] == b->v_scale[row]);
+      for (size_t e = 0; e < a->stride && same; e++) {
+        const size_t ik = tk_att_elem(a, true, g, slot, e) * es, iv = tk_att_elem(a, false, g, slot, e) * es;
+        same = !memcmp((const char *)a->k + ik, (const char *)b->k + ik, es) &&
+               !memcmp((const char *)a->v + iv, (const char *)b->v + iv, es);
+      }
+      if (!same) {
         snprintf(why, why_size, "position %zu kv head %zu differs", p, g);
         return false;
       }
@@ -486,7 +520,8 @@ static double half_value(uint16_t h) {
 
 /* With one position the softmax weight is exactly 1, so tk_attend returns the
    stored V row bit for bit: f32 as given, every f16 pattern (subnormal halves
-   included) decoded exactly, s8 as q * scale. */
+   included) decoded exactly. s8 gives q * scale within 2 ulp: its weight 1
+   times the row's scale is carried as the integer 127 times scale / 127. */
 static void single_position_returns_stored_v_exactly(void **state) {
   (void)state;
   enum { D = 1021, NH = 2 };
@@ -518,7 +553,8 @@ static void single_position_returns_stored_v_exactly(void **state) {
       assert_int_equal(tk_attend_with(kt, c, q, 1, NH, out), TK_OK);
       for (size_t h = 0; h < NH; h++)
         for (size_t e = 0; e < D; e++)
-          if (memcmp(&out[h * D + e], &want[e], sizeof(float))) {
+          if (dts[ti] == TK_DTYPE_S8 ? !(fabsf(out[h * D + e] - want[e]) <= 0x1p-22f * fabsf(want[e]))
+                                     : memcmp(&out[h * D + e], &want[e], sizeof(float)) != 0) {
             print_error("tk_attend %s (%s) %s one position: element %zu got %a want %a\n",
                         tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]), e,
                         (double)out[h * D + e], (double)want[e]);
@@ -545,11 +581,12 @@ static void s8_storage_is_per_row_symmetric_quantization(void **state) {
     assert_int_equal(tk_kv_cache_append_with(tk_test_table(isa), c, k, v, N), TK_OK);
     for (size_t t = N - CAP; t < N; t++)
       for (size_t g = 0; g < NKV; g++) {
-        const size_t row = g * CAP + t % CAP;
-        int8_t want[D];
+        const size_t slot = t % CAP, row = g * c->slots + slot;
+        int8_t want[D], got[48];
         float ws;
+        assert_true(c->stride <= 48);
         assert_int_equal(tk_quantize_s8(k + (t * NKV + g) * D, D, want, &ws), TK_OK);
-        const int8_t *got = (const int8_t *)c->k + row * c->stride;
+        for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->k)[tk_att_elem(c, true, g, slot, e)];
         if (memcmp(got, want, D) || c->k_scale[row] != ws) {
           print_error("s8 storage %s (%s) position %zu kv head %zu differs from tk_quantize_s8\n",
                       tk_isa_name(isa), tk_test_kind(isa), t, g);
@@ -557,7 +594,9 @@ static void s8_storage_is_per_row_symmetric_quantization(void **state) {
         }
         for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
         assert_int_equal(tk_quantize_s8(v + (t * NKV + g) * D, D, want, &ws), TK_OK);
-        assert_memory_equal((const int8_t *)c->v + row * c->stride, want, D);
+        for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->v)[tk_att_elem(c, false, g, slot, e)];
+        assert_memory_equal(got, want, D);
+        for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
         assert_true(c->v_scale[row] == ws);
       }
     tk_kv_cache_destroy(c);
@@ -663,24 +702,24 @@ typedef struct snapshot {
 static snapshot snap(const tk_kv_cache *c) {
   snapshot s = {*c, NULL, NULL, NULL, NULL};
   const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
-  const size_t bytes = c->cfg.n_kv_heads * c->cfg.capacity * c->stride * es;
+  const size_t bytes = c->cfg.n_kv_heads * c->slots * c->stride * es;
   s.k = xmalloc(bytes);
   s.v = xmalloc(bytes);
   memcpy(s.k, c->k, bytes);
   memcpy(s.v, c->v, bytes);
   if (c->k_scale) {
-    s.ks = xmalloc(c->cfg.n_kv_heads * c->cfg.capacity * sizeof(float));
-    s.vs = xmalloc(c->cfg.n_kv_heads * c->cfg.capacity * sizeof(float));
-    memcpy(s.ks, c->k_scale, c->cfg.n_kv_heads * c->cfg.capacity * sizeof(float));
-    memcpy(s.vs, c->v_scale, c->cfg.n_kv_heads * c->cfg.capacity * sizeof(float));
+    s.ks = xmalloc(c->cfg.n_kv_heads * c->slots * sizeof(float));
+    s.vs = xmalloc(c->cfg.n_kv_heads * c->slots * sizeof(float));
+    memcpy(s.ks, c->k_scale, c->cfg.n_kv_heads * c->slots * sizeof(float));
+    memcpy(s.vs, c->v_scale, c->cfg.n_kv_heads * c->slots * sizeof(float));
   }
   return s;
 }
 
 static void assert_unchanged(snapshot *s, const tk_kv_cache *c, const char *what) {
   const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
-  const size_t bytes = c->cfg.n_kv_heads * c->cfg.capacity * c->stride * es;
-  const size_t nsc = c->cfg.n_kv_heads * c->cfg.capacity * sizeof(float);
+  const size_t bytes = c->cfg.n_kv_heads * c->slots * c->stride * es;
+  const size_t nsc = c->cfg.n_kv_heads * c->slots * sizeof(float);
   if (s->c.len != c->len || s->c.next != c->next || s->c.max_k != c->max_k ||
       s->c.max_v != c->max_v || memcmp(s->k, c->k, bytes) || memcmp(s->v, c->v, bytes) ||
       (s->ks && (memcmp(s->ks, c->k_scale, nsc) || memcmp(s->vs, c->v_scale, nsc)))) {
@@ -951,29 +990,39 @@ static void attend_kernels_stay_inside_their_arrays(void **state) {
           for (size_t dt = 0; dt < 3; dt++) {
             const size_t d = dims[di], cap = caps[ci], stride = (d + 7) / 8 * 8, rows = 6;
             const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
-            tk_guard gk, gv, gks, gvs, gq, go;
-            char *k = tk_guard_alloc(&gk, cap * stride * es, (tk_guard_side)side);
-            char *v = tk_guard_alloc(&gv, cap * stride * es, (tk_guard_side)side);
-            float *ks = tk_guard_alloc(&gks, cap * sizeof(float), (tk_guard_side)side);
-            float *vs = tk_guard_alloc(&gvs, cap * sizeof(float), (tk_guard_side)side);
+            /* s8: whole tiles of 8 slots, scales 0 past the capacity. */
+            const size_t slots = dt == 2 ? (cap + 7) / 8 * 8 : cap;
+            tk_guard gk, gv, gks, gvs, gq, go, gq8, gqs, gqx;
+            char *k = tk_guard_alloc(&gk, slots * stride * es, (tk_guard_side)side);
+            char *v = tk_guard_alloc(&gv, slots * stride * es, (tk_guard_side)side);
+            float *ks = tk_guard_alloc(&gks, slots * sizeof(float), (tk_guard_side)side);
+            float *vs = tk_guard_alloc(&gvs, slots * sizeof(float), (tk_guard_side)side);
             float *q = tk_guard_alloc(&gq, rows * stride * sizeof(float), (tk_guard_side)side);
             float *o = tk_guard_alloc(&go, rows * stride * sizeof(float), (tk_guard_side)side);
-            memset(k, 0, cap * stride * es);
-            memset(v, 0, cap * stride * es);
-            for (size_t i = 0; i < cap; i++) ks[i] = vs[i] = 0.5f;
+            int8_t *q8 = tk_guard_alloc(&gq8, rows * stride, (tk_guard_side)side);
+            float *qs = tk_guard_alloc(&gqs, rows * sizeof(float), (tk_guard_side)side);
+            void *qx = tk_guard_alloc(&gqx, rows * stride * sizeof(int16_t), (tk_guard_side)side);
+            memset(k, 0, slots * stride * es);
+            memset(v, 0, slots * stride * es);
+            for (size_t i = 0; i < slots; i++) ks[i] = vs[i] = i < cap ? 0.5f : 0.0f;
             for (size_t i = 0; i < rows * stride; i++) q[i] = (i % stride) < d ? 0.25f : 0.0f;
+            for (size_t i = 0; i < rows * stride; i++) q8[i] = (i % stride) < d ? 127 : 0;
+            for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / 127.0f;
             /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
                (the whole ring held): the ring has wrapped twice. */
             tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
                               .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
                               .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
                               .rows_per_token = 3, .rows = rows, .q = q, .out = o,
+                              .q8 = dt == 2 ? q8 : NULL, .q_scale = dt == 2 ? qs : NULL,
+                              .qx = dt == 2 ? qx : NULL,
                               .exp_mul = 1.4426950f, .exp_bias = 0.0f, .out_max = FLT_MAX};
             if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
             fns[dt](&job);
             for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);
             tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gks), tk_guard_free(&gvs);
-            tk_guard_free(&gq), tk_guard_free(&go);
+            tk_guard_free(&gq), tk_guard_free(&go), tk_guard_free(&gq8), tk_guard_free(&gqs);
+            tk_guard_free(&gqx);
           }
   }
 }
@@ -1008,6 +1057,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(attend_f32_every_variant_head_dim_and_ratio),
       cmocka_unit_test(attend_f16_s8_every_variant_and_head_dim),
+      cmocka_unit_test(s8_scores_exact_past_int32),
       cmocka_unit_test(attend_many_heads_per_kv_head),
       cmocka_unit_test(decode_steps_equal_full_causal_attention),
       cmocka_unit_test(attention_f32_matches_reference),

@@ -56,6 +56,7 @@ static void free_cache(tk_kv_cache *c) {
   free(c->v);
   free(c->k_scale);
   free(c->v_scale);
+  free(c->s8_row);
   free(c);
 }
 
@@ -66,9 +67,13 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
     return TK_ERR_ARG;
   if (cfg->head_dim > SIZE_MAX - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
   const size_t stride = padded_dim(cfg->head_dim);
+  const bool s8 = cfg->dtype == TK_DTYPE_S8;
+  if (s8 && cfg->capacity > SIZE_MAX - TK_ATT_S8_KT) return TK_ERR_OVERFLOW;
+  const size_t slots = s8 ? (cfg->capacity + TK_ATT_S8_KT - 1) / TK_ATT_S8_KT * TK_ATT_S8_KT
+                          : cfg->capacity;
   size_t rows, elems, bytes, scale_bytes = 0;
   /* Rows are stored whole, so a 64-byte aligned allocation rounded up to 64 bytes. */
-  if (tk_mul_overflows(cfg->n_kv_heads, cfg->capacity, &rows) ||
+  if (tk_mul_overflows(cfg->n_kv_heads, slots, &rows) ||
       tk_mul_overflows(rows, stride, &elems) ||
       tk_mul_overflows(elems, elem_size(cfg->dtype), &bytes) || bytes > SIZE_MAX / 2 - 64 ||
       tk_mul_overflows(rows, sizeof(float), &scale_bytes))
@@ -79,15 +84,19 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
   if (!c) return TK_ERR_NOMEM;
   c->cfg = *cfg;
   c->stride = stride;
+  c->slots = slots;
   /* Not zeroed: append writes whole rows (padding included) and attend reads
-     only the slots of held positions. */
+     only the slots of held positions. (The s8 kernels read whole tiles and
+     give the slots of other positions weight 0; their scales start at 0 so
+     that the weight times the scale stays 0.) */
   c->k = alloc_rows(&bytes);
   c->v = alloc_rows(&bytes);
   bool ok = c->k && c->v;
-  if (cfg->dtype == TK_DTYPE_S8) {
-    c->k_scale = malloc(scale_bytes);
-    c->v_scale = malloc(scale_bytes);
-    ok = ok && c->k_scale && c->v_scale;
+  if (s8) {
+    c->k_scale = calloc(rows, sizeof(float));
+    c->v_scale = calloc(rows, sizeof(float));
+    c->s8_row = malloc(stride);
+    ok = ok && c->k_scale && c->v_scale && c->s8_row;
   } else {
     scale_bytes = 0;
   }
@@ -95,7 +104,7 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
     free_cache(c);
     return TK_ERR_NOMEM;
   }
-  c->bytes = sizeof *c + 2 * bytes + 2 * scale_bytes;
+  c->bytes = sizeof *c + 2 * bytes + 2 * scale_bytes + (s8 ? stride : 0);
   *out = c;
   return TK_OK;
 }
@@ -115,11 +124,13 @@ void tk_kv_cache_reset(tk_kv_cache *c) {
   c->max_k = c->max_v = 0.0f;
 }
 
-/* Stores one head_dim row x (finite) into slot row `dst` (element index) of
-   storage `base`, padding zeroed; s8 also stores the row's scale. */
-static void store_row(const tk_kernels *kt, const tk_kv_cache *c, void *base, float *scales,
-                      size_t row, const float *x) {
+/* Stores one head_dim row x (finite) of kv head g at `slot` of storage
+   `base` (K when is_k), padding zeroed; s8 also stores the row's scale. */
+static void store_row(const tk_kernels *kt, const tk_kv_cache *c, bool is_k, size_t g,
+                      size_t slot, const float *x) {
   const size_t d = c->cfg.head_dim, stride = c->stride, pad = stride - d;
+  const size_t row = g * c->slots + slot;
+  void *base = is_k ? c->k : c->v;
   switch (c->cfg.dtype) {
     case TK_DTYPE_F32: {
       float *dst = (float *)base + row * stride;
@@ -134,10 +145,16 @@ static void store_row(const tk_kernels *kt, const tk_kv_cache *c, void *base, fl
       break;
     }
     case TK_DTYPE_S8: {
-      int8_t *dst = (int8_t *)base + row * stride;
-      /* The caller checked x finite: the tk_quantize_s8 rule cannot fail here. */
-      (void)tk_quantize_s8_with(kt, x, d, dst, &scales[row]);
-      memset(dst + d, 0, pad);
+      /* Quantized whole into the cache's row buffer (the tk_quantize_s8 rule
+         cannot fail on the finite rows the caller checked), then spread into
+         the tiles, padding included. */
+      int8_t *q = c->s8_row, *dst = (int8_t *)base + g * c->slots * stride;
+      (void)tk_quantize_s8_with(kt, x, d, q, (is_k ? c->k_scale : c->v_scale) + row);
+      memset(q + d, 0, pad);
+      if (is_k)
+        for (size_t e = 0; e < stride; e++) dst[tk_att_s8_k_at(stride, slot, e)] = q[e];
+      else
+        for (size_t e = 0; e < stride; e++) dst[tk_att_s8_v_at(stride, slot, e)] = q[e];
       break;
     }
   }
@@ -164,9 +181,9 @@ tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const fl
   for (size_t t = n_tokens > cap ? n_tokens - cap : 0; t < n_tokens; t++) {
     const size_t slot = (c->next + t) % cap;
     for (size_t g = 0; g < n_kv; g++) {
-      const size_t row = g * cap + slot, src = (t * n_kv + g) * d;
-      store_row(kt, c, c->k, c->k_scale, row, k + src);
-      store_row(kt, c, c->v, c->v_scale, row, v + src);
+      const size_t src = (t * n_kv + g) * d;
+      store_row(kt, c, true, g, slot, k + src);
+      store_row(kt, c, false, g, slot, v + src);
     }
   }
   c->next += n_tokens;
@@ -231,7 +248,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   const size_t cap = c->cfg.capacity, group = n_heads / n_kv;
   size_t rows, n_in, n_buf;
   if (tk_mul_overflows(n_q_tokens, n_heads, &rows) || tk_mul_overflows(rows, d, &n_in) ||
-      tk_mul_overflows(rows, stride, &n_buf) || n_buf > SIZE_MAX / 2 / sizeof(float))
+      tk_mul_overflows(rows, stride, &n_buf) || n_buf > SIZE_MAX / 4 / sizeof(float))
     return TK_ERR_OVERFLOW;
   bool finite = true;
   const float max_q = kt->absmax_f32(q, n_in, &finite);
@@ -245,16 +262,27 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   const int a = scale_exponent(sqrt((double)d) * max_q * c->max_k);
   const int b = scale_exponent((double)c->len * c->max_v);
 
+  /* Floats: q and result rows; s8 adds the quantized rows (n_buf bytes),
+     their scales and the kernel's int16 copy of TK_ATT_ROWS rows (all three
+     within 2 * n_buf floats, rows <= n_buf). */
+  const bool s8 = c->cfg.dtype == TK_DTYPE_S8;
+  const size_t n_floats = s8 ? 4 * n_buf : 2 * n_buf;
   _Alignas(64) float stack_buf[TK_ATT_STACK_FLOATS];
   float *buf = stack_buf;
-  if (2 * n_buf > TK_ATT_STACK_FLOATS) {
-    buf = malloc(2 * n_buf * sizeof(float));
+  if (n_floats > TK_ATT_STACK_FLOATS) {
+    buf = malloc(n_floats * sizeof(float));
     if (!buf) return TK_ERR_NOMEM;
   }
-  float *qb = buf, *ob = buf + n_buf;
+  float *qb = buf, *ob = buf + n_buf, *q_scale = buf + 2 * n_buf;
+  int8_t *q8 = (int8_t *)(q_scale + rows);
+  void *qx = q8 + n_buf;
   /* q is read whole here, before anything is written to out: out may be q. */
   pack_queries(q, n_q_tokens, n_heads, n_kv, d, stride, ldexp(1.0 / sqrt((double)d), -a), a > 0,
                qb);
+  /* s8: the finite rows cannot fail the tk_quantize_s8 rule. */
+  if (s8)
+    for (size_t r = 0; r < rows; r++)
+      (void)tk_quantize_s8_with(kt, qb + r * stride, stride, q8 + r * stride, &q_scale[r]);
 
   void (*attend)(const tk_att_job *) = c->cfg.dtype == TK_DTYPE_F32   ? kt->attend_f32
                                        : c->cfg.dtype == TK_DTYPE_F16 ? kt->attend_f16
@@ -262,10 +290,10 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   const size_t es = elem_size(c->cfg.dtype), kv_rows = n_q_tokens * group;
   for (size_t g = 0; g < n_kv; g++) {
     tk_att_job job = {
-        .k = (const char *)c->k + g * cap * stride * es,
-        .v = (const char *)c->v + g * cap * stride * es,
-        .k_scale = c->k_scale ? c->k_scale + g * cap : NULL,
-        .v_scale = c->v_scale ? c->v_scale + g * cap : NULL,
+        .k = (const char *)c->k + g * c->slots * stride * es,
+        .v = (const char *)c->v + g * c->slots * stride * es,
+        .k_scale = s8 ? c->k_scale + g * c->slots : NULL,
+        .v_scale = s8 ? c->v_scale + g * c->slots : NULL,
         .stride = stride,
         .head_dim = d,
         .capacity = cap,
@@ -274,6 +302,9 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
         .rows_per_token = group,
         .rows = kv_rows,
         .q = qb + g * kv_rows * stride,
+        .q8 = s8 ? q8 + g * kv_rows * stride : NULL,
+        .q_scale = s8 ? q_scale + g * kv_rows : NULL,
+        .qx = s8 ? qx : NULL,
         .out = ob + g * kv_rows * stride,
         .exp_mul = (float)ldexp(LOG2E, a < TK_ATT_SAFE_LOG2 ? a : TK_ATT_SAFE_LOG2),
         .exp_bias = -(float)b,

@@ -1,9 +1,12 @@
-/* Attention kernels written once for every ISA: blocked online softmax with GQA row tiles, f16 conversion; steps from simd/<isa>.h. */
+/* Attention kernels written once for every ISA: blocked online softmax with GQA row tiles, f16 conversion, int8 tiles for s8; steps from simd/<isa>.h. */
 
 /* The including file has included one vector header (simd/<isa>.h) and
-   attention/attention_kernels.h. One kernel body serves the three storage
+   attention/attention_kernels.h. One block loop serves the three storage
    types: it is inlined into each tk_attend_<dtype>_<isa> with the type a
-   constant, so the type tests fold away. */
+   constant, so the type tests fold away. f32 and f16 rows are converted to
+   fp32 vectors and multiplied there; s8 stays int8 inside: q.k and the
+   weights times V are int8 x int8 -> int32 dot products on the packed tiles,
+   one float conversion per 8 lanes and block. */
 #include <float.h>
 #include <math.h>
 
@@ -25,6 +28,17 @@
    head: 27 GB/s at 16 positions, 24 at 64; no change when warm). */
 #define TK_ATT_BLOCK 16
 #define TK_ATT_ROWS 32
+/* s8 storage: slots per block (8 K tiles of 8, 16 V groups of 4: 8 KiB of
+   K, then of V, at head_dim 128). Each block ends with one conversion of the
+   int32 sums per row and 8 dims, which 16 V groups amortise (64 slots: 1.4x
+   faster than 32). A block starts at its first slot's tile, so it spans up
+   to TK_ATT_S8_BLOCK + 7 slots. */
+#define TK_ATT_S8_BLOCK 64
+/* Scores per row in the stack buffer: the widest block. */
+#define TK_ATT_PITCH (TK_ATT_S8_BLOCK + TK_ATT_S8_KT)
+/* 4-dim groups of one exact int32 partial sum of q.k: 127 * 127 * 4 * 32768
+   < 2^31. Longer rows add such partial sums in float. */
+#define TK_ATT_S8_KGROUPS 32768
 #define TK_ATT_PV_CHUNK 8
 
 /* x + 1.5 * 2^23 + 127 rounds x to an integer n (ties to even) and leaves
@@ -56,7 +70,6 @@ TK_ATT_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype
 
 TK_ATT_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
   if (dt == TK_DTYPE_F16) return tk_vf_load_f16((const uint16_t *)base + i);
-  if (dt == TK_DTYPE_S8) return tk_vf_load_s8((const int8_t *)base + i);
   return tk_vf_load((const float *)base + i);
 }
 
@@ -81,7 +94,7 @@ TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
 
 /* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
    or a multiple of 4; rt <= 4, pt <= 8):
-   s[a * TK_ATT_BLOCK + b] = q_a . k_(k0 + b), with rt * pt independent chains
+   s[a * TK_ATT_PITCH + b] = q_a . k_(k0 + b), with rt * pt independent chains
    hiding the multiply-add latency. Several query rows share each K vector
    loaded (and converted), so the cached rows are read side by side, prefetched
    when pf; one query row reads each cached row whole, in order. The padding
@@ -127,7 +140,7 @@ TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const voi
     float t[4];
     tk_vf_hsum4(acc[i / pt][i % pt], acc[(i + 1) / pt][(i + 1) % pt],
                 acc[(i + 2) / pt][(i + 2) % pt], acc[(i + 3) / pt][(i + 3) % pt], t);
-    for (int u = 0; u < 4; u++) s[((i + u) / pt) * TK_ATT_BLOCK + (i + u) % pt] = t[u];
+    for (int u = 0; u < 4; u++) s[((i + u) / pt) * TK_ATT_PITCH + (i + u) % pt] = t[u];
   }
 }
 
@@ -152,7 +165,7 @@ TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, c
       vv[b] = TK_FN(att_load)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
     }
     for (int a = 0; a < rt; a++) {
-      tk_vf p = tk_vf_set1(w[a * TK_ATT_BLOCK + j]);
+      tk_vf p = tk_vf_set1(w[a * TK_ATT_PITCH + j]);
       for (int b = 0; b < vt; b++) acc[a][b] = tk_vf_fmadd(p, vv[b], acc[a][b]);
     }
   }
@@ -173,19 +186,19 @@ TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const
     size_t j = 0;
     for (; j + 2 <= nb; j += 2)
       TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
-                          s + r * TK_ATT_BLOCK + j);
+                          s + r * TK_ATT_PITCH + j);
     if (j < nb)
       TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
-                          s + r * TK_ATT_BLOCK + j);
+                          s + r * TK_ATT_PITCH + j);
   }
   for (; r < r1; r++) {
     size_t j = 0;
     for (; j + 8 <= nb; j += 8)
       TK_FN(att_dot_tile)(1, 8, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, false,
-                          s + r * TK_ATT_BLOCK + j);
+                          s + r * TK_ATT_PITCH + j);
     for (; j < nb; j++)
       TK_FN(att_dot_tile)(1, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, false,
-                          s + r * TK_ATT_BLOCK + j);
+                          s + r * TK_ATT_PITCH + j);
   }
 }
 
@@ -210,38 +223,160 @@ TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const f
       size_t c = 0;
       for (; c + V2 <= dw; c += V2)
         TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, r == r0);
+                           wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
       if (c < dw)
         TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, r == r0);
+                           wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
     }
     for (; r < r1; r++) {
       size_t c = 0;
       for (; c + VR <= dw; c += VR)
         TK_FN(att_pv_tile)(1, TK_ATT_ROW_VECS, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, false);
+                           wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, false);
       for (; c < dw; c += TK_VF_WIDTH)
         TK_FN(att_pv_tile)(1, 1, o + r * stride + c, stride, al ? al + r : NULL,
-                           wj + r * TK_ATT_BLOCK, v, s0 + c, nc, dt, false);
+                           wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, false);
     }
   }
 }
 
+/* ---- s8 storage: int8 x int8 -> int32 on the packed tiles ---- */
+
+/* Scores of rt query rows (qx: their int8 values as tk_qx, scales qs)
+   against the 8 slots of K tile kt (scales ksc):
+   s[a * TK_ATT_PITCH + i] = q8_a . k8_i * qs[a] * ksc[i], the dot product
+   from exact int32 partial sums of TK_ATT_S8_KGROUPS groups added in float.
+   pf: prefetch K ahead. */
+TK_ATT_INLINE void TK_FN(att_s8_dot_tile)(int rt, const tk_qx *qx, const float *qs, size_t stride,
+                                          const int8_t *kt, const float *ksc, bool pf, float *s) {
+  const size_t kp = stride / 4;
+  for (size_t g0 = 0; g0 < kp; g0 += TK_ATT_S8_KGROUPS) {
+    const size_t g1 = kp - g0 < TK_ATT_S8_KGROUPS ? kp : g0 + TK_ATT_S8_KGROUPS;
+    tk_q8acc acc[4];
+    for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_zero();
+    for (size_t g = g0; g < g1; g++) {
+      if (pf) TK_FN(att_prefetch_line)(kt, g * 32, TK_DTYPE_S8);
+      const tk_q8w w = tk_q8w_load(kt + g * 32);
+      for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_madd(acc[a], w, qx + (size_t)a * stride + 4 * g);
+    }
+    for (int a = 0; a < rt; a++) {
+      int32_t t[8];
+      tk_q8acc_store(t, acc[a]);
+      for (int c = 0; c < 8; c += TK_VF_WIDTH) {
+        float *d = s + (size_t)a * TK_ATT_PITCH + c;
+        const tk_vf x = tk_vf_load_s32(t + c);
+        tk_vf_store(d, g0 ? tk_vf_add(tk_vf_load(d), x) : x);
+      }
+    }
+  }
+  for (int a = 0; a < rt; a++)
+    for (int c = 0; c < 8; c += TK_VF_WIDTH) {
+      float *d = s + (size_t)a * TK_ATT_PITCH + c;
+      tk_vf_store(d, tk_vf_mul(tk_vf_mul(tk_vf_load(d), tk_vf_set1(qs[a])), tk_vf_load(ksc + c)));
+    }
+}
+
+/* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
+   leftover rows alone. Only the first row tile prefetches. */
+TK_ATT_INLINE void TK_FN(att_s8_scores)(const tk_qx *qx, const float *qs, size_t r0, size_t r1,
+                                        const int8_t *kt, size_t nt, const float *ksc,
+                                        size_t stride, float *s) {
+  for (size_t ti = 0; ti < nt; ti++) {
+    const int8_t *tile = kt + ti * TK_ATT_S8_KT * stride;
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+      TK_FN(att_s8_dot_tile)(4, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+                             s + r * TK_ATT_PITCH + ti * 8);
+    for (; r < r1; r++)
+      TK_FN(att_s8_dot_tile)(1, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+                             s + r * TK_ATT_PITCH + ti * 8);
+  }
+}
+
+/* One row's weights of a block (w >= 0, times their V scale) as integers
+   w8 = rne(w / wscale) in [0, 127] and the float o += acc * wscale * wmul
+   brings back. Weights below 2^-96 are first scaled up by 2^64 (wmul =
+   2^-64), so that 127 / max w stays finite and wscale normal. */
+TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, uint8_t *w8, float *wscale,
+                                         float *wmul) {
+  tk_vf bm = tk_vf_zero();
+  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) bm = tk_vf_max(bm, tk_vf_load(w + j));
+  float mx = tk_vf_hmax(bm);
+  *wmul = 1.0f;
+  if (mx < 0x1p-96f) {
+    for (size_t j = 0; j < nbw; j += TK_VF_WIDTH)
+      tk_vf_store(w + j, tk_vf_mul(tk_vf_load(w + j), tk_vf_set1(0x1p64f)));
+    mx *= 0x1p64f;
+    *wmul = 0x1p-64f;
+  }
+  *wscale = mx / 127.0f;
+  const tk_vf k = tk_vf_set1(mx > 0.0f ? 127.0f / mx : 0.0f), magic = tk_vf_set1(12582912.0f);
+  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) {
+    /* x + 1.5 * 2^23 - 1.5 * 2^23 rounds x in [0, 127] to nearest even. */
+    const tk_vf x = tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic);
+    tk_vf_store_s8((int8_t *)(w8 + j), x);
+  }
+}
+
+/* For rt rows, 8 dims (dim tile dt) of o_a = o_a * alpha_a + wscale_a *
+   wmul_a * sum_j w8[a][j] v_j over the ng V groups from vg, summed in int32. */
+TK_ATT_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
+                                         const float *wscale, const float *wmul, const uint8_t *w8,
+                                         const int8_t *vg, size_t ng, size_t dt, bool pf) {
+  tk_a8acc acc[4];
+  for (int a = 0; a < rt; a++) acc[a] = tk_a8acc_zero();
+  for (size_t g = 0; g < ng; g++) {
+    const size_t at = g * TK_ATT_S8_VG * stride + dt * 32;
+    if (pf) TK_FN(att_prefetch_line)(vg, at, TK_DTYPE_S8);
+    for (int a = 0; a < rt; a++)
+      acc[a] = tk_a8_dot_u(acc[a], vg + at, w8 + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
+  }
+  for (int a = 0; a < rt; a++) {
+    int32_t t[8];
+    tk_a8acc_store(t, acc[a]);
+    float *oa = o + (size_t)a * stride + dt * 8;
+    const tk_vf al = tk_vf_set1(alpha[a]), sc = tk_vf_set1(wscale[a]), mu = tk_vf_set1(wmul[a]);
+    for (int c = 0; c < 8; c += TK_VF_WIDTH)
+      tk_vf_store(oa + c, tk_vf_fmadd(tk_vf_mul(tk_vf_load_s32(t + c), sc), mu,
+                                      tk_vf_mul(tk_vf_load(oa + c), al)));
+  }
+}
+
+/* o_r = o_r * alpha_r + w_r V for rows [r0, r1) over the ng V groups from vg:
+   per 8 dims, tiles of 4 rows (leftover rows alone). */
+TK_ATT_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
+                                            const float *wscale, const float *wmul,
+                                            const uint8_t *w8, const int8_t *vg, size_t ng,
+                                            size_t stride) {
+  for (size_t dt = 0; dt < stride / 8; dt++)
+    for (size_t r = r0; r < r1;) {
+      const int rt = r1 - r >= 4 ? 4 : 1;
+      if (rt == 4)
+        TK_FN(att_s8_pv_tile)(4, o + r * stride, stride, alpha + r, wscale + r, wmul + r,
+                              w8 + r * TK_ATT_PITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
+      else
+        TK_FN(att_s8_pv_tile)(1, o + r * stride, stride, alpha + r, wscale + r, wmul + r,
+                              w8 + r * TK_ATT_PITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
+      r += (size_t)rt;
+    }
+}
+
+/* ---- the block loop ---- */
+
 /* Turns row r's raw scores of one block into softmax weights and updates the
    row's running max m, sum l and rescale factor alpha (for the accumulator).
-   Positions at or past lim (causal mask, or past the block) get weight 0. */
-TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t lim, size_t nbw, const float *ksc,
+   Positions before first or at or past lim (another position's slots in an
+   s8 tile, the causal mask, or past the block) get weight 0. s8 storage: V
+   row j is v_s8 * vsc[j], and the scale rides on the weight. */
+TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t first, size_t lim, size_t nbw,
                                           const float *vsc, float exp_mul, float exp_bias,
                                           float *m, float *l, float *alpha) {
+  for (size_t j = 0; j < first; j++) sr[j] = -INFINITY;
   for (size_t j = lim; j < nbw; j++) sr[j] = -INFINITY;
-  /* s8 storage: K row j is k_s8 * ksc[j] (ksc > 0, padded with 1). */
-  if (ksc)
-    for (size_t j = 0; j < nbw; j += TK_VF_WIDTH)
-      tk_vf_store(sr + j, tk_vf_mul(tk_vf_load(sr + j), tk_vf_load(ksc + j)));
   tk_vf bm = tk_vf_set1(-INFINITY);
   for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) bm = tk_vf_max(bm, tk_vf_load(sr + j));
-  /* Position lim - 1 >= 0 of this block is visible, so mn is a finite score
-     (q.k is kept finite by the front's scaling) and s - mn <= 0. */
+  /* Position lim - 1 >= first of this block is visible, so mn is a finite
+     score (q.k is kept finite by the front's scaling) and s - mn <= 0. */
   float mn = fmaxf(*m, tk_vf_hmax(bm));
   *alpha = exp2f((*m - mn) * exp_mul); /* 0 on the first block: *m is -inf */
   *m = mn;
@@ -250,21 +385,25 @@ TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t lim, size_t nbw, con
   for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) {
     tk_vf p = TK_FN(att_exp2)(tk_vf_fmadd(tk_vf_sub(tk_vf_load(sr + j), vm), vmul, vbias));
     sum = tk_vf_add(sum, p);
-    /* s8 storage: V row j is v_s8 * vsc[j]; the scale rides on the weight. */
     tk_vf_store(sr + j, vsc ? tk_vf_mul(p, tk_vf_load(vsc + j)) : p);
   }
   *l = *l * *alpha + tk_vf_hsum(sum);
 }
 
 TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
-  float s[TK_ATT_ROWS * TK_ATT_BLOCK];
+  float s[TK_ATT_ROWS * TK_ATT_PITCH];
   float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
-  float ksc[TK_ATT_BLOCK], vsc[TK_ATT_BLOCK];
+  float wscale[TK_ATT_ROWS], wmul[TK_ATT_ROWS];
+  uint8_t w8[TK_ATT_ROWS * TK_ATT_PITCH];
   const size_t stride = job->stride, cap = job->capacity, per_tok = job->rows_per_token;
   /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
      (zero), the rest of the stride is not. */
   const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
   const bool s8 = dt == TK_DTYPE_S8;
+  /* s8 blocks start at the tile of their first slot: `off` slots earlier. */
+  const size_t align = s8 ? TK_ATT_S8_KT : 1, block = s8 ? TK_ATT_S8_BLOCK : TK_ATT_BLOCK;
+  const size_t bw = s8 ? TK_ATT_S8_KT : TK_VF_WIDTH;
+  tk_qx *qx = (tk_qx *)job->qx;
   for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
     const size_t nr = job->rows - r0 < TK_ATT_ROWS ? job->rows - r0 : TK_ATT_ROWS;
     const float *q = job->q + r0 * stride;
@@ -274,34 +413,40 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
       l[r] = 0.0f;
       memset(o + r * stride, 0, stride * sizeof(float));
     }
+    /* s8: the kernel's copy of the pass's quantized rows (int16 on x86). */
+    if (s8)
+      for (size_t i = 0; i < nr * stride; i++) qx[i] = (tk_qx)job->q8[r0 * stride + i];
     /* Rows are in token order, so their ends hi(r) never decrease: the last
        row ends last, and the rows still active in a block are a suffix. */
     const size_t hi_end = job->first_hi + (r0 + nr - 1) / per_tok;
     size_t ra = 0;
     for (size_t p0 = job->lo; p0 < hi_end;) {
       /* A block never crosses the ring's end, so its slots are consecutive. */
-      const size_t slot0 = p0 % cap;
+      const size_t slot0 = p0 % cap, off = slot0 % align, sb = slot0 - off;
       size_t nb = hi_end - p0;
-      if (nb > TK_ATT_BLOCK) nb = TK_ATT_BLOCK;
+      if (nb > block - off) nb = block - off;
       if (nb > cap - slot0) nb = cap - slot0;
-      const size_t nbw = (nb + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+      const size_t nbw = (off + nb + bw - 1) / bw * bw;
       while (job->first_hi + (r0 + ra) / per_tok <= p0) ra++;
-      if (s8) {
-        for (size_t j = 0; j < nb; j++) {
-          ksc[j] = job->k_scale[slot0 + j];
-          vsc[j] = job->v_scale[slot0 + j];
-        }
-        for (size_t j = nb; j < nbw; j++) ksc[j] = 1.0f, vsc[j] = 0.0f;
-      }
-      TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s);
+      if (s8)
+        TK_FN(att_s8_scores)(qx, job->q_scale + r0, ra, nr,
+                             (const int8_t *)job->k + sb * stride, nbw / TK_ATT_S8_KT,
+                             job->k_scale + sb, stride, s);
+      else
+        TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s);
       for (size_t r = ra; r < nr; r++) {
         size_t lim = job->first_hi + (r0 + r) / per_tok - p0;
         if (lim > nb) lim = nb;
-        TK_FN(att_softmax_row)(s + r * TK_ATT_BLOCK, lim, nbw, s8 ? ksc : NULL,
-                               s8 ? vsc : NULL, job->exp_mul, job->exp_bias, &m[r], &l[r],
-                               &alpha[r]);
+        float *sr = s + r * TK_ATT_PITCH;
+        TK_FN(att_softmax_row)(sr, off, off + lim, nbw, s8 ? job->v_scale + sb : NULL,
+                               job->exp_mul, job->exp_bias, &m[r], &l[r], &alpha[r]);
+        if (s8) TK_FN(att_s8_weights)(sr, nbw, w8 + r * TK_ATT_PITCH, &wscale[r], &wmul[r]);
       }
-      TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);
+      if (s8)
+        TK_FN(att_s8_accumulate)(o, ra, nr, alpha, wscale, wmul, w8,
+                                 (const int8_t *)job->v + sb * stride, nbw / TK_ATT_S8_VG, stride);
+      else
+        TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);
       p0 += nb;
     }
     /* out = acc / l, clamped to +-out_max: a convex combination of finite V

@@ -2,25 +2,37 @@
 #ifndef TK_ATTENTION_CACHE_H
 #define TK_ATTENTION_CACHE_H
 
+#include "attention/attention_kernels.h"
 #include "dispatch/kernels.h"
 #include "tinykern.h"
 
 /* Storage per kv head contiguous over slots: k and v are
-   [n_kv_heads][capacity][stride] elements of the storage type (float, f16 bits
+   [n_kv_heads][slots][stride] elements of the storage type (float, f16 bits
    as uint16_t, or int8_t), stride = head_dim rounded up to TK_ATT_ALIGN with
-   the padding zero. Position p (counted from the last create or reset) lives
-   in slot p % capacity: a sliding cache overwrites its oldest slot and moves
-   nothing. The cache holds positions [next - len, next). */
+   the padding zero; f32 and f16 rows are stored whole, s8 in the tiles of
+   attention_kernels.h (tk_att_elem gives the place of an element). Position p
+   (counted from the last create or reset) lives in slot p % capacity: a
+   sliding cache overwrites its oldest slot and moves nothing. The cache holds
+   positions [next - len, next). */
 struct tk_kv_cache {
   tk_kv_config cfg;
   size_t stride;
+  size_t slots;                   /* per kv head: capacity (s8: rounded up to 8) */
   size_t len;                     /* positions held (<= capacity) */
   size_t next;                    /* position of the next token appended */
   float max_k, max_v;             /* bounds on |stored values| since reset (tk_attend's guard) */
   void *k, *v;
-  float *k_scale, *v_scale;       /* s8: [n_kv_heads][capacity]; NULL otherwise */
+  float *k_scale, *v_scale;       /* s8: [n_kv_heads][slots], 0 past capacity; NULL otherwise */
+  int8_t *s8_row;                 /* s8: one quantized row on its way to the tiles */
   size_t bytes;                   /* everything allocated for the cache */
 };
+
+/* Element index in c->k (is_k) or c->v of dim d of kv head g at `slot`. */
+static inline size_t tk_att_elem(const tk_kv_cache *c, bool is_k, size_t g, size_t slot, size_t d) {
+  const size_t head = g * c->slots * c->stride;
+  if (c->cfg.dtype != TK_DTYPE_S8) return head + slot * c->stride + d;
+  return head + (is_k ? tk_att_s8_k_at(c->stride, slot, d) : tk_att_s8_v_at(c->stride, slot, d));
+}
 
 /* The public functions on the kernels of table `kt` (they pass tk_active()):
    the tests run every variant, emulated ones included, through these. */

@@ -185,4 +185,30 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
 }
 
+/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
+   i += the dot product of a V group's 4 int8 at lane i (8 lanes x 4, 32 bytes)
+   with 4 weights x in [0, 127] and V in [-127, 127] (the tk_quantize_s8 rule
+   never gives -128): vpmaddubsw's pair sums stay within 2 * 127 * 127 < 2^15,
+   and vpmaddwd with ones adds the pairs into int32. 2 multiplies per 32
+   products and no widening: 1.4x faster than the qlinear step (a tile of 4
+   rows x 8 lanes x 128: 137 vs 190 cycles on Zen 4), whose widening competes
+   for the same two pipes. */
+typedef tk_ql_v8s32 tk_a8acc;
+static inline tk_a8acc tk_a8acc_zero(void) {
+  tk_a8acc a = {0};
+  return a;
+}
+static inline __m256i tk_a8_bcast4(const void *x) {
+  int32_t x4;
+  memcpy(&x4, x, sizeof x4);
+  return _mm256_set1_epi32(x4);
+}
+/* x in [0, 127]. */
+static inline tk_a8acc tk_a8_dot_u(tk_a8acc a, const int8_t *tile, const uint8_t *x) {
+  const __m256i t = _mm256_loadu_si256((const __m256i *)(const void *)tile);
+  const __m256i p = _mm256_maddubs_epi16(tk_a8_bcast4(x), t);
+  return a + tk_ql_as_v8s32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+static inline void tk_a8acc_store(int32_t *out, tk_a8acc a) { memcpy(out, &a, sizeof a); }
+
 #endif

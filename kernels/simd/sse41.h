@@ -185,4 +185,31 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
 }
 
+/* s8 KV cache: as in simd/avx2.h (pmaddubsw of the weights and V, pmaddwd
+   with ones), on the group's two halves of 4 lanes. */
+typedef struct tk_a8acc {
+  tk_ql_v4s32 lo, hi;
+} tk_a8acc;
+static inline tk_a8acc tk_a8acc_zero(void) {
+  tk_a8acc a = {{0}, {0}};
+  return a;
+}
+static inline __m128i tk_a8_bcast4(const void *x) {
+  int32_t x4;
+  memcpy(&x4, x, sizeof x4);
+  return _mm_set1_epi32(x4);
+}
+static inline tk_ql_v4s32 tk_a8_pairs(__m128i p) { return tk_ql_as_v4s32(_mm_madd_epi16(p, _mm_set1_epi16(1))); }
+/* x in [0, 127]. */
+static inline tk_a8acc tk_a8_dot_u(tk_a8acc a, const int8_t *tile, const uint8_t *x) {
+  const __m128i xu = tk_a8_bcast4(x);
+  a.lo += tk_a8_pairs(_mm_maddubs_epi16(xu, _mm_loadu_si128((const __m128i *)(const void *)tile)));
+  a.hi += tk_a8_pairs(_mm_maddubs_epi16(xu, _mm_loadu_si128((const __m128i *)(const void *)(tile + 16))));
+  return a;
+}
+static inline void tk_a8acc_store(int32_t *out, tk_a8acc a) {
+  memcpy(out, &a.lo, sizeof a.lo);
+  memcpy(out + 4, &a.hi, sizeof a.hi);
+}
+
 #endif
