@@ -219,13 +219,16 @@ const tkb_roofline *tkb_roofline_get(void) {
   return &tkb_roof;
 }
 
-/* A working set is held by a level when it fills at most half of it: reads
-   of 4-16 MiB ran at the L3 rate on a 32 MiB L3, 24 MiB at 3/4 of it and
-   32 MiB at 3/5 (Zen 4 VM), since the level also holds everything else. */
+/* The first level whose size holds the working set: the conservative
+   reference (the fastest one the set could come from). Sets between half
+   and all of a level read slower than its roofline (on a 32 MiB L3: 4-16
+   MiB at the L3 rate, 24 MiB at 3/4 of it, 32 MiB at 3/5), so their pct_bw
+   understates; the attention bench's decode rows read from DRAM by
+   construction. */
 tkb_level tkb_level_of(size_t bytes) {
   const tkb_roofline *r = tkb_roofline_get();
   for (int l = 0; l < TKB_DRAM; l++)
-    if (bytes <= r->level_capacity[l] / 2) return (tkb_level)l;
+    if (bytes <= r->level_capacity[l]) return (tkb_level)l;
   return TKB_DRAM;
 }
 

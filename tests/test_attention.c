@@ -262,6 +262,37 @@ static void s8_scores_exact_past_int32(void **state) {
   free(q), free(k), free(v), free(out);
 }
 
+/* s8 carries the softmax weights of a 64-position block as integers relative
+   to the block's largest: 63 positions at 0.0038 of a peak each (below the
+   1/254 that 7 bits would round to 0) still hold 19% of the mass. V is -1 at
+   the peak and +1 elsewhere, so losing the tail moves the result by 0.2. */
+static void s8_weight_tails_keep_their_mass(void **state) {
+  (void)state;
+  enum { D = 8, N = 64 };
+  const double r = 0.0038, c = log(r) * sqrt((double)D);
+  float q[D] = {1.0f}, k[N * D] = {0}, v[N * D], out[D];
+  for (size_t t = 0; t < N; t++)
+    for (size_t e = 0; e < D; e++) {
+      k[t * D + e] = t > 0 && e == 0 ? (float)c : 0.0f;
+      v[t * D + e] = t == 0 ? -1.0f : 1.0f;
+    }
+  const double want = (-1.0 + (N - 1) * r) / (1.0 + (N - 1) * r);
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *kt = tk_test_table(isa);
+    shape sh = {TK_DTYPE_S8, 1, 1, D, N, false};
+    tk_kv_cache *c8 = cache_new(&sh);
+    assert_int_equal(tk_kv_cache_append_with(kt, c8, k, v, N), TK_OK);
+    assert_int_equal(tk_attend_with(kt, c8, q, 1, 1, out), TK_OK);
+    for (size_t e = 0; e < D; e++)
+      if (!(fabs(out[e] - want) <= 2e-3)) {
+        print_error("s8 %s (%s) element %zu: got %g want %g\n", tk_isa_name(isa),
+                    tk_test_kind(isa), e, (double)out[e], want);
+        fail();
+      }
+    tk_kv_cache_destroy(c8);
+  }
+}
+
 /* More query rows than one pass holds (32): 64 heads on one kv head. */
 static void attend_many_heads_per_kv_head(void **state) {
   (void)state;
@@ -1058,6 +1089,7 @@ int main(void) {
       cmocka_unit_test(attend_f32_every_variant_head_dim_and_ratio),
       cmocka_unit_test(attend_f16_s8_every_variant_and_head_dim),
       cmocka_unit_test(s8_scores_exact_past_int32),
+      cmocka_unit_test(s8_weight_tails_keep_their_mass),
       cmocka_unit_test(attend_many_heads_per_kv_head),
       cmocka_unit_test(decode_steps_equal_full_causal_attention),
       cmocka_unit_test(attention_f32_matches_reference),

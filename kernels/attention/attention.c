@@ -149,8 +149,17 @@ static void store_row(const tk_kernels *kt, const tk_kv_cache *c, bool is_k, siz
          cannot fail on the finite rows the caller checked), then spread into
          the tiles, padding included. */
       int8_t *q = c->s8_row, *dst = (int8_t *)base + g * c->slots * stride;
-      (void)tk_quantize_s8_with(kt, x, d, q, (is_k ? c->k_scale : c->v_scale) + row);
+      float *scale = (is_k ? c->k_scale : c->v_scale) + row;
+      (void)tk_quantize_s8_with(kt, x, d, q, scale);
       memset(q + d, 0, pad);
+      /* An all-zero V row keeps scale 0, not the rule's 1: the kernels carry
+         each weight times its row's V scale with 14 bits relative to the
+         block's largest, and a 1 there would crowd out the rows of small V. */
+      if (!is_k && *scale == 1.0f) {
+        size_t e = 0;
+        while (e < d && q[e] == 0) e++;
+        if (e == d) *scale = 0.0f;
+      }
       if (is_k)
         for (size_t e = 0; e < stride; e++) dst[tk_att_s8_k_at(stride, slot, e)] = q[e];
       else
