@@ -46,57 +46,52 @@ def main():
     print("Context: " + ", ".join(f"{k}: {ctx[k]}" for k in sorted(ctx) if k.startswith("roofline_read")))
     print(f"load average at start: {ctx.get('load_avg')}\n")
 
+    def table(title, cols, cell):
+        """A markdown table: one row per (kv, L), the columns `cols` per ISA,
+        filled by cell(kv, L, isa) (a list of len(cols) strings)."""
+        print(f"### {title}\n")
+        print("| kv | L | " + " | ".join(f"{i} {c}" for i in isas for c in cols) + " |")
+        print("|---|---|" + "---|" * (len(cols) * len(isas)))
+        for kv in kvs:
+            for L in Ls:
+                print(f"| {kv} | {L} | " + " | ".join(x for i in isas for x in cell(kv, L, i)) + " |")
+        print()
+
     titles = {
         "decode": "cold: one layer's step, the caches of enough layers rotated that K/V come from DRAM",
         "attend": "warm: the same cache every time, K/V from the cache level they fit in",
     }
     for kind in ("decode", "attend"):
         for dtype in ("f32", "f16", "s8"):
-            print(f"### Decode step (tk_attend, n_q_tokens = 1), {kind} = {titles[kind]}; "
-                  f"{dtype} cache, 32 q heads, head_dim 128\n")
-            print("| kv | L | " + " | ".join(f"{i} us (min-max) | {i} GB/s | {i} % roof" for i in isas) + " |")
-            print("|---|---|" + "---|---|---|" * len(isas))
-            for kv in kvs:
-                for L in Ls:
-                    cells = []
-                    for i in isas:
-                        r = runs.get((kind, dtype, i, L, kv))
-                        cells += ([f"{us(r['median'])} ({us(r['min'])}-{us(r['max'])})", f"{r['gbps']:.1f}",
-                                   f"{r['pct']:.0f}"] if r else ["", "", ""])
-                    print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
-            print()
+            def step(kv, L, i, kind=kind, dtype=dtype):
+                r = runs.get((kind, dtype, i, L, kv))
+                return ([f"{us(r['median'])} ({us(r['min'])}-{us(r['max'])})", f"{r['gbps']:.1f}",
+                         f"{r['pct']:.0f}"] if r else ["", "", ""])
+            table(f"Decode step (tk_attend, n_q_tokens = 1), {kind} = {titles[kind]}; "
+                  f"{dtype} cache, 32 q heads, head_dim 128", ["us (min-max)", "GB/s", "% roof"], step)
 
     for kind in ("decode", "attend"):
-        print(f"### Cache storage ({kind}): decode step time of f32 over f16 and s8 (same ISA)\n")
-        print("| kv | L | " + " | ".join(f"{i} f32/f16 | {i} f32/s8" for i in isas) + " |")
-        print("|---|---|" + "---|---|" * len(isas))
-        for kv in kvs:
-            for L in Ls:
-                cells = []
-                for i in isas:
-                    f32 = runs.get((kind, "f32", i, L, kv))
-                    for dt in ("f16", "s8"):
-                        o = runs.get((kind, dt, i, L, kv))
-                        cells.append(f"{f32['median'] / o['median']:.2f}x" if f32 and o else "")
-                print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
-        print()
-
-    print("### Incremental (append + tk_attend) vs recompute (tk_attention_f32, causal, whole prefix), f32\n")
-    print("| kv | L | " + " | ".join(f"{i} step us | {i} recompute us | {i} ratio" for i in isas) + " |")
-    print("|---|---|" + "---|---|---|" * len(isas))
-    breakeven = {}
-    for kv in kvs:
-        for L in Ls:
+        def storage(kv, L, i, kind=kind):
+            f32 = runs.get((kind, "f32", i, L, kv))
             cells = []
-            for i in isas:
-                s, r = runs.get(("step", "f32", i, L, kv)), runs.get(("recompute", "f32", i, L, kv))
-                ratio = r["median"] / s["median"] if s and r else None
-                if ratio is not None and ratio >= 1.0:
-                    breakeven.setdefault((i, kv), L)
-                cells += [us(s["median"]) if s else "", us(r["median"]) if r else "",
-                          f"{ratio:.1f}x" if ratio is not None else ""]
-            print(f"| {kv} | {L} | " + " | ".join(cells) + " |")
-    print()
+            for dt in ("f16", "s8"):
+                o = runs.get((kind, dt, i, L, kv))
+                cells.append(f"{f32['median'] / o['median']:.2f}x" if f32 and o else "")
+            return cells
+        table(f"Cache storage ({kind}): decode step time of f32 over f16 and s8 (same ISA)",
+              ["f32/f16", "f32/s8"], storage)
+
+    breakeven = {}
+
+    def incremental(kv, L, i):
+        s, r = runs.get(("step", "f32", i, L, kv)), runs.get(("recompute", "f32", i, L, kv))
+        ratio = r["median"] / s["median"] if s and r else None
+        if ratio is not None and ratio >= 1.0:
+            breakeven.setdefault((i, kv), L)
+        return [us(s["median"]) if s else "", us(r["median"]) if r else "",
+                f"{ratio:.1f}x" if ratio is not None else ""]
+    table("Incremental (append + tk_attend) vs recompute (tk_attention_f32, causal, whole prefix), f32",
+          ["step us", "recompute us", "ratio"], incremental)
     for (i, kv), L in sorted(breakeven.items()):
         note = f"<= {L} (faster at the shortest length measured)" if L == Ls[0] else f"{L}"
         print(f"- break-even {i}, {kv} kv heads: L {note}")
