@@ -119,7 +119,8 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 
 /* s8 KV cache (attention/attention_kernels.h), the weights times V: the V
    groups have qlinear's layout (8 lanes x 4 int8) and the weights (in [0,
-   127]) are int8, as tk_qx is here, so the qlinear step serves. Macros, as in simd/neon.h. */
+   127]) are int8, as tk_qx is here, so the qlinear step serves (macros, as
+   in simd/neon.h). */
 #define tk_a8acc tk_q8acc
 #define tk_a8acc_zero tk_q8acc_zero
 #define tk_a8acc_store tk_q8acc_store
