@@ -34,10 +34,8 @@
    faster than 32). A block starts at its first slot's tile, so it spans up
    to TK_ATT_S8_BLOCK + 7 slots. */
 #define TK_ATT_S8_BLOCK 64
-/* Scores per row in the stack buffer: the widest block; s8 weights per row:
-   two bytes (hi, lo) per score. */
+/* Scores (and s8 weights) per row in the stack buffers: the widest block. */
 #define TK_ATT_PITCH (TK_ATT_S8_BLOCK + TK_ATT_S8_KT)
-#define TK_ATT_WPITCH (2 * TK_ATT_PITCH)
 /* 4-dim groups of one exact int32 partial sum of q.k: 127 * 127 * 4 * 32768
    < 2^31. Longer rows add such partial sums in float. */
 #define TK_ATT_S8_KGROUPS 32768
@@ -298,15 +296,13 @@ TK_ATT_INLINE void TK_FN(att_s8_scores)(const tk_qx *qx, const float *qs, size_t
 }
 
 /* The weights of one row and block (w >= 0, times their V scale) as 14-bit
-   integers w14 = rne(w / wscale) in [0, 16383], split into two bytes of 7
-   bits for the int8 step: hi = w14 >> 7 at w8[0..), lo = w14 & 127 at
-   w8[TK_ATT_PITCH..); the float o += (128 acc_hi + acc_lo) * wscale * wmul
-   brings them back. 7 bits alone were not enough: in a block holding a
-   peak, every weight below 1/254 of it rounds to 0, and a tail of such
-   weights loses its whole mass (the fuzzer found outputs outside the range
-   of V). Weights below 2^-96 are first scaled up by 2^64 (wmul = 2^-64), so
-   that 16383 / max w stays finite and wscale normal. */
-TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, uint8_t *w8, float *wscale,
+   integers wq = rne(w / wscale) in [0, 16383]; the float o += acc * wscale *
+   wmul brings them back. 7 bits were not enough: in a block holding a peak,
+   every weight below 1/254 of it rounds to 0, and a tail of such weights
+   loses its whole mass (the fuzzer found outputs outside the range of V).
+   Weights below 2^-96 are first scaled up by 2^64 (wmul = 2^-64), so that
+   16383 / max w stays finite and wscale normal. */
+TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, float *wscale,
                                          float *wmul) {
   tk_vf bm = tk_vf_zero();
   for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) bm = tk_vf_max(bm, tk_vf_load(w + j));
@@ -320,44 +316,32 @@ TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, uint8_t *w8, floa
   }
   *wscale = mx / 16383.0f;
   const tk_vf k = tk_vf_set1(mx > 0.0f ? 16383.0f / mx : 0.0f), magic = tk_vf_set1(12582912.0f);
-  const tk_vf inv128 = tk_vf_set1(1.0f / 128.0f), half = tk_vf_set1(0.498046875f);
-  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) {
-    /* x + 1.5 * 2^23 - 1.5 * 2^23 rounds to nearest even (exact below 2^22):
-       x = rne(w * k); hi = rne(x / 128 - 0.498) = floor(x / 128) for an
-       integer x; lo = x - 128 hi. */
-    const tk_vf x = tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic);
-    const tk_vf hi = tk_vf_sub(tk_vf_add(tk_vf_sub(tk_vf_mul(x, inv128), half), magic), magic);
-    tk_vf_store_s8((int8_t *)(w8 + j), hi);
-    tk_vf_store_s8((int8_t *)(w8 + TK_ATT_PITCH + j), tk_vf_sub(x, tk_vf_mul(hi, tk_vf_set1(128.0f))));
-  }
+  /* x + 1.5 * 2^23 - 1.5 * 2^23 rounds x in [0, 16383] to nearest even. */
+  for (size_t j = 0; j < nbw; j += TK_VF_WIDTH)
+    tk_vf_store_s16(wq + j, tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic));
 }
 
 /* For rt rows, 8 dims (dim tile dt) of o_a = o_a * alpha_a + wscale_a *
-   wmul_a * sum_j w14[a][j] v_j over the ng V groups from vg, summed in int32
-   (at most 16383 * 127 * 64 slots < 2^31) as 128 * hi sums + lo sums. */
+   wmul_a * sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32
+   (at most 16383 * 127 * 64 slots < 2^31). */
 TK_ATT_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
-                                         const float *wscale, const float *wmul, const uint8_t *w8,
+                                         const float *wscale, const float *wmul, const int16_t *wq,
                                          const int8_t *vg, size_t ng, size_t dt, bool pf) {
-  tk_a8acc hi[4], lo[4];
-  for (int a = 0; a < rt; a++) hi[a] = tk_a8acc_zero(), lo[a] = tk_a8acc_zero();
+  tk_a16acc acc[4];
+  for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
   for (size_t g = 0; g < ng; g++) {
     const size_t at = g * TK_ATT_S8_VG * stride + dt * 32;
     if (pf) TK_FN(att_prefetch_line)(vg, at, TK_DTYPE_S8);
-    for (int a = 0; a < rt; a++) {
-      const uint8_t *wa = w8 + (size_t)a * TK_ATT_WPITCH + TK_ATT_S8_VG * g;
-      hi[a] = tk_a8_dot_u(hi[a], vg + at, wa);
-      lo[a] = tk_a8_dot_u(lo[a], vg + at, wa + TK_ATT_PITCH);
-    }
+    for (int a = 0; a < rt; a++)
+      acc[a] = tk_a16_dot(acc[a], vg + at, wq + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
   }
   for (int a = 0; a < rt; a++) {
-    int32_t th[8], tl[8];
-    tk_a8acc_store(th, hi[a]);
-    tk_a8acc_store(tl, lo[a]);
-    for (int i = 0; i < 8; i++) th[i] = th[i] * 128 + tl[i];
+    int32_t t[8];
+    tk_a16acc_store(t, acc[a]);
     float *oa = o + (size_t)a * stride + dt * 8;
     const tk_vf al = tk_vf_set1(alpha[a]), sc = tk_vf_set1(wscale[a]), mu = tk_vf_set1(wmul[a]);
     for (int c = 0; c < 8; c += TK_VF_WIDTH)
-      tk_vf_store(oa + c, tk_vf_fmadd(tk_vf_mul(tk_vf_load_s32(th + c), sc), mu,
+      tk_vf_store(oa + c, tk_vf_fmadd(tk_vf_mul(tk_vf_load_s32(t + c), sc), mu,
                                       tk_vf_mul(tk_vf_load(oa + c), al)));
   }
 }
@@ -366,17 +350,17 @@ TK_ATT_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const 
    per 8 dims, tiles of 4 rows (leftover rows alone). */
 TK_ATT_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                             const float *wscale, const float *wmul,
-                                            const uint8_t *w8, const int8_t *vg, size_t ng,
+                                            const int16_t *wq, const int8_t *vg, size_t ng,
                                             size_t stride) {
   for (size_t dt = 0; dt < stride / 8; dt++)
     for (size_t r = r0; r < r1;) {
       const int rt = r1 - r >= 4 ? 4 : 1;
       if (rt == 4)
         TK_FN(att_s8_pv_tile)(4, o + r * stride, stride, alpha + r, wscale + r, wmul + r,
-                              w8 + r * TK_ATT_WPITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
+                              wq + r * TK_ATT_PITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
       else
         TK_FN(att_s8_pv_tile)(1, o + r * stride, stride, alpha + r, wscale + r, wmul + r,
-                              w8 + r * TK_ATT_WPITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
+                              wq + r * TK_ATT_PITCH, vg, ng, dt, r == r0 && dt % 2 == 0);
       r += (size_t)rt;
     }
 }
@@ -414,7 +398,7 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
   float s[TK_ATT_ROWS * TK_ATT_PITCH];
   float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
   float wscale[TK_ATT_ROWS], wmul[TK_ATT_ROWS];
-  uint8_t w8[TK_ATT_ROWS * TK_ATT_WPITCH];
+  int16_t wq[TK_ATT_ROWS * TK_ATT_PITCH];
   const size_t stride = job->stride, cap = job->capacity, per_tok = job->rows_per_token;
   /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
      (zero), the rest of the stride is not. */
@@ -460,10 +444,10 @@ TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
         float *sr = s + r * TK_ATT_PITCH;
         TK_FN(att_softmax_row)(sr, off, off + lim, nbw, s8 ? job->v_scale + sb : NULL,
                                job->exp_mul, job->exp_bias, &m[r], &l[r], &alpha[r]);
-        if (s8) TK_FN(att_s8_weights)(sr, nbw, w8 + r * TK_ATT_WPITCH, &wscale[r], &wmul[r]);
+        if (s8) TK_FN(att_s8_weights)(sr, nbw, wq + r * TK_ATT_PITCH, &wscale[r], &wmul[r]);
       }
       if (s8)
-        TK_FN(att_s8_accumulate)(o, ra, nr, alpha, wscale, wmul, w8,
+        TK_FN(att_s8_accumulate)(o, ra, nr, alpha, wscale, wmul, wq,
                                  (const int8_t *)job->v + sb * stride, nbw / TK_ATT_S8_VG, stride);
       else
         TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);

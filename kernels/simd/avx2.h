@@ -186,29 +186,22 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 }
 
 /* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (8 lanes x 4, 32 bytes)
-   with 4 weights x in [0, 127] and V in [-127, 127] (the tk_quantize_s8 rule
-   never gives -128): vpmaddubsw's pair sums stay within 2 * 127 * 127 < 2^15,
-   and vpmaddwd with ones adds the pairs into int32. 2 multiplies per 32
-   products and no widening: 1.4x faster than the qlinear step (a tile of 4
-   rows x 8 lanes x 128: 137 vs 190 cycles on Zen 4), whose widening competes
-   for the same two pipes. */
-typedef tk_ql_v8s32 tk_a8acc;
-static inline tk_a8acc tk_a8acc_zero(void) {
-  tk_a8acc a = {0};
-  return a;
+   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
+   layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits). tk_qx is
+   int16 here, so the qlinear step (vpmaddwd on the widened group, exact)
+   serves as it is. Measured against two 7-bit passes of vpmaddubsw +
+   vpmaddwd(ones): 190 vs 274 cycles for 4 rows x 8 lanes x 128 on Zen 4. */
+#define tk_a16acc tk_q8acc
+#define tk_a16acc_zero tk_q8acc_zero
+#define tk_a16acc_store tk_q8acc_store
+static inline tk_q8acc tk_a16_dot(tk_q8acc a, const int8_t *tile, const int16_t *w) {
+  return tk_q8acc_madd(a, tk_q8w_load(tile), w);
 }
-static inline __m256i tk_a8_bcast4(const void *x) {
-  int32_t x4;
-  memcpy(&x4, x, sizeof x4);
-  return _mm256_set1_epi32(x4);
+/* v holds integers in [-32768, 32767]: store them as TK_VF_WIDTH int16. */
+static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
+  const __m256i i = _mm256_cvtps_epi32(v);
+  _mm_storeu_si128((__m128i *)(void *)p,
+                   _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1)));
 }
-/* x in [0, 127]. */
-static inline tk_a8acc tk_a8_dot_u(tk_a8acc a, const int8_t *tile, const uint8_t *x) {
-  const __m256i t = _mm256_loadu_si256((const __m256i *)(const void *)tile);
-  const __m256i p = _mm256_maddubs_epi16(tk_a8_bcast4(x), t);
-  return a + tk_ql_as_v8s32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-static inline void tk_a8acc_store(int32_t *out, tk_a8acc a) { memcpy(out, &a, sizeof a); }
 
 #endif

@@ -230,13 +230,11 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 #endif
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: the V
-   groups have qlinear's layout (8 lanes x 4 int8) and the weights (in [0,
-   127]) are int8, as tk_qx is here, so the qlinear step serves. Macros:
-   simd/neondot.h defines its accumulator after this header. */
-#define tk_a8acc tk_q8acc
-#define tk_a8acc_zero tk_q8acc_zero
-#define tk_a8acc_store tk_q8acc_store
-#define tk_a8_dot_u(a, tile, x) tk_q8acc_madd((a), tk_q8w_load(tile), (const int8_t *)(x))
+/* v holds integers in [-32768, 32767]: store them as 4 int16 (the conversion
+   truncates, exact for integers). */
+static inline void tk_vf_store_s16(int16_t *p, tk_vf v) { vst1_s16(p, vmovn_s32(vcvtq_s32_f32(v))); }
+#ifndef TK_SIMD_NEONDOT_H /* simd/neondot.h includes it after its accumulator */
+#include "simd/neon_a16.h"
+#endif
 
 #endif

@@ -40,4 +40,6 @@ static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
   vst1q_s32(out + 4, a.r4567);
 }
 
+#include "simd/neon_a16.h"
+
 #endif

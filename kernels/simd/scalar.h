@@ -117,13 +117,19 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   out[0] = a, out[1] = b, out[2] = c, out[3] = d;
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: the V
-   groups have qlinear's layout (8 lanes x 4 int8) and the weights (in [0,
-   127]) are int8, as tk_qx is here, so the qlinear step serves (macros, as
-   in simd/neon.h). */
-#define tk_a8acc tk_q8acc
-#define tk_a8acc_zero tk_q8acc_zero
-#define tk_a8acc_store tk_q8acc_store
-#define tk_a8_dot_u(a, tile, x) tk_q8acc_madd((a), tk_q8w_load(tile), (const int8_t *)(x))
+/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
+   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
+   layout, 8 lanes x 4) with 4 weights w in [0, 16383]; the accumulator is
+   qlinear's. */
+#define tk_a16acc tk_q8acc
+#define tk_a16acc_zero tk_q8acc_zero
+#define tk_a16acc_store tk_q8acc_store
+static inline tk_q8acc tk_a16_dot(tk_q8acc a, const int8_t *tile, const int16_t *w) {
+  for (int r = 0; r < 8; r++)
+    for (int j = 0; j < 4; j++) a.r[r] += (int32_t)tile[4 * r + j] * (int32_t)w[j];
+  return a;
+}
+/* v holds an integer in [-32768, 32767]: store it as int16. */
+static inline void tk_vf_store_s16(int16_t *p, tk_vf v) { p[0] = (int16_t)(int32_t)v; }
 
 #endif

@@ -185,31 +185,21 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
 }
 
-/* s8 KV cache: as in simd/avx2.h (pmaddubsw of the weights and V, pmaddwd
-   with ones), on the group's two halves of 4 lanes. */
-typedef struct tk_a8acc {
-  tk_ql_v4s32 lo, hi;
-} tk_a8acc;
-static inline tk_a8acc tk_a8acc_zero(void) {
-  tk_a8acc a = {{0}, {0}};
-  return a;
+/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
+   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
+   layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits). tk_qx is
+   int16 here, so the qlinear step (vpmaddwd on the widened group, exact)
+   serves as it is. See simd/avx2.h. */
+#define tk_a16acc tk_q8acc
+#define tk_a16acc_zero tk_q8acc_zero
+#define tk_a16acc_store tk_q8acc_store
+static inline tk_q8acc tk_a16_dot(tk_q8acc a, const int8_t *tile, const int16_t *w) {
+  return tk_q8acc_madd(a, tk_q8w_load(tile), w);
 }
-static inline __m128i tk_a8_bcast4(const void *x) {
-  int32_t x4;
-  memcpy(&x4, x, sizeof x4);
-  return _mm_set1_epi32(x4);
-}
-static inline tk_ql_v4s32 tk_a8_pairs(__m128i p) { return tk_ql_as_v4s32(_mm_madd_epi16(p, _mm_set1_epi16(1))); }
-/* x in [0, 127]. */
-static inline tk_a8acc tk_a8_dot_u(tk_a8acc a, const int8_t *tile, const uint8_t *x) {
-  const __m128i xu = tk_a8_bcast4(x);
-  a.lo += tk_a8_pairs(_mm_maddubs_epi16(xu, _mm_loadu_si128((const __m128i *)(const void *)tile)));
-  a.hi += tk_a8_pairs(_mm_maddubs_epi16(xu, _mm_loadu_si128((const __m128i *)(const void *)(tile + 16))));
-  return a;
-}
-static inline void tk_a8acc_store(int32_t *out, tk_a8acc a) {
-  memcpy(out, &a.lo, sizeof a.lo);
-  memcpy(out + 4, &a.hi, sizeof a.hi);
+/* v holds integers in [-32768, 32767]: store them as TK_VF_WIDTH int16. */
+static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
+  const __m128i i = _mm_cvtps_epi32(v);
+  _mm_storel_epi64((__m128i *)(void *)p, _mm_packs_epi32(i, i));
 }
 
 #endif
