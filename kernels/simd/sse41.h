@@ -185,17 +185,8 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits). tk_qx is
-   int16 here, so the qlinear step (vpmaddwd on the widened group, exact)
-   serves as it is. See simd/avx2.h. */
-#define tk_a16acc tk_q8acc
-#define tk_a16acc_zero tk_q8acc_zero
-#define tk_a16acc_store tk_q8acc_store
-static inline tk_q8acc tk_a16_dot(tk_q8acc a, const int8_t *tile, const int16_t *w) {
-  return tk_q8acc_madd(a, tk_q8w_load(tile), w);
-}
+/* ---- s8 KV cache ---- */
+#include "simd/x86_a16.h"
 /* v holds integers in [-32768, 32767]: store them as TK_VF_WIDTH int16. */
 static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
   const __m128i i = _mm_cvtps_epi32(v);
