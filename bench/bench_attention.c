@@ -21,30 +21,49 @@ static double kv_bytes(tk_dtype dt, size_t L, size_t n_kv) {
   return rows * HEAD_DIM * (double)elem_bytes(dt) + (dt == TK_DTYPE_S8 ? rows * 4.0 : 0.0);
 }
 
-/* A sliding cache of capacity L, full (L random tokens), and one more token's
-   q, k, v. Filled once per run, outside the timing. */
+/* A sliding cache of capacity L, full: L random tokens (the same ones for
+   every call with the same shape). NULL if it cannot be made. */
+static tk_kv_cache *filled_cache(tk_dtype dt, size_t L, size_t n_kv) {
+  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
+  tk_kv_cache *c;
+  if (tk_kv_cache_create(&cfg, &c) != TK_OK) return NULL;
+  /* Fill in chunks of 256 tokens so the staging buffer stays small. */
+  const size_t chunk = 256, row = n_kv * HEAD_DIM;
+  float *k = tkb_alloc(chunk * row * sizeof(float)), *v = tkb_alloc(chunk * row * sizeof(float));
+  bool ok = true;
+  for (size_t t = 0; t < L && ok; t += chunk) {
+    size_t n = L - t < chunk ? L - t : chunk;
+    tkb_fill_f32(k, n * row, 10 + t, -1.0f, 1.0f);
+    tkb_fill_f32(v, n * row, 20 + t, -1.0f, 1.0f);
+    ok = tk_kv_cache_append(c, k, v, n) == TK_OK;
+  }
+  tkb_free(k);
+  tkb_free(v);
+  if (!ok) {
+    tk_kv_cache_destroy(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* A filled cache and one more token's q, k, v. Made once per run, outside
+   the timing. */
 typedef struct bench_cache {
   tk_kv_cache *c;
   float *q, *k, *v, *out;
 } bench_cache;
 
-static bool bench_cache_new(gb_state *st, tk_dtype dt, size_t L, size_t n_kv, bench_cache *b) {
-  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
-  if (tk_kv_cache_create(&cfg, &b->c) != TK_OK) {
-    gb_skip(st, "tk_kv_cache_create failed");
+/* The row's variant, storage type and shape, and its cache; false (the row
+   skipped) when the variant or the cache is not available. */
+static bool bench_cache_new(gb_state *st, tk_dtype *dt, size_t *L, size_t *n_kv, bench_cache *b) {
+  if (!tkb_variant(st)) return false;
+  *dt = ((const att_case *)tkb_user(st))->dtype;
+  *L = (size_t)gb_range(st, 0), *n_kv = (size_t)gb_range(st, 1);
+  if (!(b->c = filled_cache(*dt, *L, *n_kv))) {
+    gb_skip(st, "cannot make the cache");
     return false;
   }
-  /* Fill in chunks of 256 tokens so the staging buffer stays small. */
-  const size_t chunk = 256, row = n_kv * HEAD_DIM;
-  float *k = tkb_alloc(chunk * row * sizeof(float)), *v = tkb_alloc(chunk * row * sizeof(float));
-  for (size_t t = 0; t < L; t += chunk) {
-    size_t n = L - t < chunk ? L - t : chunk;
-    tkb_fill_f32(k, n * row, 10 + t, -1.0f, 1.0f);
-    tkb_fill_f32(v, n * row, 20 + t, -1.0f, 1.0f);
-    tk_kv_cache_append(b->c, k, v, n);
-  }
-  tkb_free(k);
-  tkb_free(v);
+  const size_t row = *n_kv * HEAD_DIM;
   b->q = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
   b->out = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
   b->k = tkb_alloc(row * sizeof(float));
@@ -60,51 +79,48 @@ static void bench_cache_free(bench_cache *b) {
   tkb_free(b->q), tkb_free(b->out), tkb_free(b->k), tkb_free(b->v);
 }
 
+/* A decode step reads the K+V bytes of the cache once (working set: `caches`
+   of them) and does 2 ops per multiply-add, q.k and p.v: 4 per head,
+   position and dim. */
+static void step_counters(gb_state *st, tk_dtype dt, size_t L, size_t n_kv, size_t caches) {
+  const double bytes = kv_bytes(dt, L, n_kv);
+  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes,
+               caches * (size_t)bytes);
+}
+
 /* One decode step's attention (tk_attend, n_q_tokens = 1) over a full cache of
    L positions: what the read roofline bounds. */
 static void bm_attend(gb_state *st) {
-  if (!tkb_variant(st)) return;
-  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
-  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  tk_dtype dt;
+  size_t L, n_kv;
   bench_cache b;
-  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  if (!bench_cache_new(st, &dt, &L, &n_kv, &b)) return;
   GB_LOOP(st) {
     tk_attend(b.c, b.q, 1, N_HEADS, b.out);
     gb_escape(b.out);
   }
-  const double bytes = kv_bytes(dt, L, n_kv);
-  /* 2 ops per multiply-add, q.k and p.v: 4 per head, position and dim. */
-  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes, (size_t)bytes);
+  step_counters(st, dt, L, n_kv, 1);
   bench_cache_free(&b);
 }
 
 /* A decode step as a model runs it: the caches of its other layers pass
    through the CPU caches between two steps of one layer, so each layer's K/V
-   come from DRAM. Here the layers are copies of one filled cache, enough of
+   come from DRAM. Here the layers are caches of the same tokens, enough of
    them to hold four times the last cache level, attended in turn: one
    iteration is one layer's step on a cold cache. */
 static void bm_decode(gb_state *st) {
-  if (!tkb_variant(st)) return;
-  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
-  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
-  const size_t bytes = (size_t)kv_bytes(dt, L, n_kv);
-  const size_t llc = tkb_roofline_get()->level_capacity[TKB_L3];
-  size_t layers = 4 * llc / bytes + 1;
-  if (layers < 2) layers = 2;
+  tk_dtype dt;
+  size_t L, n_kv;
   bench_cache b;
-  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  if (!bench_cache_new(st, &dt, &L, &n_kv, &b)) return;
+  const size_t llc = tkb_roofline_get()->level_capacity[TKB_L3];
+  size_t layers = 4 * llc / (size_t)kv_bytes(dt, L, n_kv) + 1;
+  if (layers < 2) layers = 2;
+  /* Layer 0 is the bench cache. */
   tk_kv_cache **c = tkb_alloc(layers * sizeof *c);
-  const size_t row = n_kv * HEAD_DIM;
-  float *k = tkb_alloc(L * row * sizeof(float)), *v = tkb_alloc(L * row * sizeof(float));
-  tkb_fill_f32(k, L * row, 30, -1.0f, 1.0f);
-  tkb_fill_f32(v, L * row, 31, -1.0f, 1.0f);
-  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
-  size_t made = 0;
-  for (; made < layers; made++)
-    if (tk_kv_cache_create(&cfg, &c[made]) != TK_OK || tk_kv_cache_append(c[made], k, v, L) != TK_OK)
-      break;
-  tkb_free(k);
-  tkb_free(v);
+  c[0] = b.c;
+  size_t made = 1;
+  while (made < layers && (c[made] = filled_cache(dt, L, n_kv))) made++;
   if (made == layers) {
     size_t l = 0;
     GB_LOOP(st) {
@@ -112,13 +128,12 @@ static void bm_decode(gb_state *st) {
       gb_escape(b.out);
       l = l + 1 == layers ? 0 : l + 1;
     }
-    tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, (double)bytes,
-                 layers * bytes);
+    step_counters(st, dt, L, n_kv, layers);
     gb_counter(st, "layers", (double)layers, GB_PLAIN);
   } else {
-    gb_skip(st, "cannot create the layers' caches");
+    gb_skip(st, "cannot make the layers' caches");
   }
-  for (size_t i = 0; i < made && i < layers; i++) tk_kv_cache_destroy(c[i]);
+  for (size_t i = 1; i < made; i++) tk_kv_cache_destroy(c[i]);
   tkb_free(c);
   bench_cache_free(&b);
 }
@@ -126,18 +141,16 @@ static void bm_decode(gb_state *st) {
 /* The incremental step a runtime pays per generated token: append the new
    token's k, v (the sliding cache drops its oldest) and attend its query. */
 static void bm_step(gb_state *st) {
-  if (!tkb_variant(st)) return;
-  const tk_dtype dt = ((const att_case *)tkb_user(st))->dtype;
-  const size_t L = (size_t)gb_range(st, 0), n_kv = (size_t)gb_range(st, 1);
+  tk_dtype dt;
+  size_t L, n_kv;
   bench_cache b;
-  if (!bench_cache_new(st, dt, L, n_kv, &b)) return;
+  if (!bench_cache_new(st, &dt, &L, &n_kv, &b)) return;
   GB_LOOP(st) {
     tk_kv_cache_append(b.c, b.k, b.v, 1);
     tk_attend(b.c, b.q, 1, N_HEADS, b.out);
     gb_escape(b.out);
   }
-  const double bytes = kv_bytes(dt, L, n_kv);
-  tkb_counters(st, TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes, (size_t)bytes);
+  step_counters(st, dt, L, n_kv, 1);
   bench_cache_free(&b);
 }
 
