@@ -40,7 +40,7 @@ def us(x):
 
 def main():
     ctx, runs = load(sys.argv[1])
-    isas = sorted({k[2] for k in runs}, key=["scalar", "sse41", "avx2", "neon", "neondot"].index)
+    isas = sorted({k[2] for k in runs}, key=ctx["tinykern_isas"].split().index)
     Ls = sorted({k[3] for k in runs})
     kvs = sorted({k[4] for k in runs})
     print("Context: " + ", ".join(f"{k}: {ctx[k]}" for k in sorted(ctx) if k.startswith("roofline_read")))

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "bench/roofline.h"
+#include "dispatch/isa_list.h"
+#include "tkb_rooflines.h"
 
 #ifdef TK_HAVE_CBLAS
 #include <cblas.h>
@@ -85,27 +87,13 @@ void tkb_fill_f32(float *p, size_t n, uint64_t seed, float lo, float hi) {
 
 /* ---- rooflines ---- */
 
-/* The roofline loops of the ISAs built natively (bench/roofline_<isa>.c);
-   NULL for the others, whose instructions this target cannot run. */
+/* The roofline loops of the ISAs built natively (bench/roofline_<isa>.c, or
+   the fallback's, listed by meson in tkb_rooflines.h); NULL for the others,
+   whose instructions this target cannot run. */
 static const tkb_roofline_fns *tkb_roofline_fns_of(tk_isa isa) {
-  switch (isa) {
-#ifdef TKB_HAVE_SCALAR
-    case TK_ISA_SCALAR: return &tkb_roofline_scalar;
-#endif
-#ifdef TKB_HAVE_SSE41
-    case TK_ISA_SSE41: return &tkb_roofline_sse41;
-#endif
-#ifdef TKB_HAVE_AVX2
-    case TK_ISA_AVX2: return &tkb_roofline_avx2;
-#endif
-#ifdef TKB_HAVE_NEON
-    case TK_ISA_NEON: return &tkb_roofline_neon;
-#endif
-#ifdef TKB_HAVE_NEONDOT
-    case TK_ISA_NEONDOT: return &tkb_roofline_neondot;
-#endif
-    default: return NULL;
-  }
+#define TKB_ROOFLINE_ROW(ID, owner) [TK_ISA_##ID] = &tkb_roofline_##owner,
+  static const tkb_roofline_fns *const fns[TK_ISA_COUNT] = {TKB_NATIVE_ROOFLINES(TKB_ROOFLINE_ROW)};
+  return (unsigned)isa < TK_ISA_COUNT ? fns[isa] : NULL;
 }
 
 /* The same clock Google Benchmark reports by default: this thread's CPU time,
@@ -339,6 +327,8 @@ static void tkb_context(void) {
   snprintf(val, sizeof val, "built natively: %s; runs here: %s (SIMDe-emulated variants are never timed)",
            built, avail);
   gb_add_context("tinykern_variants", val);
+  /* Every ISA name in tk_isa order: bench/summarize.py and attention_table.py read it. */
+  gb_add_context("tinykern_isas", TK_ISA_LIST(TK_ISA_LIST_NAME_STR) + 1);
 #ifdef TK_HAVE_CBLAS
   gb_add_context("cblas", openblas_get_config());
 #endif

@@ -5,13 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/isa_list.h"
 #include "tinykern.h"
 
 /* Each bench/roofline_<isa>.c is compiled with that ISA's flags and only for
-   ISAs this target runs natively; bench_common.c calls a table only when
-   tk_isa_available() says the CPU can run it. */
+   ISAs this target runs natively (an ISA without its own file uses its meson
+   fallback's: tkb_rooflines.h, generated); bench_common.c calls a table only
+   when tk_isa_available() says the CPU can run it. */
 typedef struct tkb_roofline_fns {
-  tk_isa isa;
   /* Sums x[0..n) (n a multiple of 64) with vector loads into independent
      accumulators, as `streams` (1, 2 or 4) parts read side by side: limited by
      the read bandwidth of wherever x lives. */
@@ -26,10 +27,7 @@ typedef struct tkb_roofline_fns {
   size_t f32_fmas_per_iter;
 } tkb_roofline_fns;
 
-extern const tkb_roofline_fns tkb_roofline_scalar;
-extern const tkb_roofline_fns tkb_roofline_sse41;
-extern const tkb_roofline_fns tkb_roofline_avx2;
-extern const tkb_roofline_fns tkb_roofline_neon;
-extern const tkb_roofline_fns tkb_roofline_neondot;
+#define TKB_ROOFLINE_DECLARE(ID, name, ...) extern const tkb_roofline_fns tkb_roofline_##name;
+TK_ISA_LIST(TKB_ROOFLINE_DECLARE)
 
 #endif

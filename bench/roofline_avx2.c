@@ -3,9 +3,6 @@
 
 #include "bench/roofline.h"
 
-#define TKR_ISA TK_ISA_AVX2
-#define TKR_TABLE tkb_roofline_avx2
-
 /* tk_dot_s8_step of simd/avx2.h with its four 16-byte loads already in registers. */
 #define TKR_S8_MACS_PER_STEP 32
 typedef struct tkr_s8_in { __m128i a0, a1, b0, b1; } tkr_s8_in;

@@ -1,7 +1,7 @@
 /* Roofline loops written once for every ISA: the including file supplies the vector header and the register steps. */
 
 /* The including file has included simd/<isa>.h (tk_vf_*, tk_vs32, TK_FN) and
-   defines: TKR_ISA (a tk_isa), tkr_s8_in with tkr_s8_in_zero() and
+   defines: tkr_s8_in with tkr_s8_in_zero() and
    tkr_s8_step(acc, &in) (TKR_S8_MACS_PER_STEP MACs, the same instructions as
    that ISA's tk_dot_s8_step with register operands). The fp32 peak uses the
    vector header's tk_vf_fmadd (fused where the ISA has FMA, else mul + add),
@@ -62,8 +62,10 @@ static float TK_FN(roofline_fma)(size_t iters) {
   return tk_vf_hsum(acc[0]);
 }
 
-const tkb_roofline_fns TKR_TABLE = {
-    .isa = TKR_ISA,
+/* tkb_roofline_<isa>, named by the vector header's TK_ISA_SUFFIX. */
+#define TKR_TABLE_(isa) tkb_roofline_##isa
+#define TKR_TABLE(isa) TKR_TABLE_(isa)
+const tkb_roofline_fns TKR_TABLE(TK_ISA_SUFFIX) = {
     .read_f32 = TK_FN(roofline_read),
     .s8_mac = TK_FN(roofline_s8),
     .s8_macs_per_iter = TKR_S8_ACC * TKR_S8_MACS_PER_STEP,

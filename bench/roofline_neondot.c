@@ -3,9 +3,6 @@
 
 #include "bench/roofline.h"
 
-#define TKR_ISA TK_ISA_NEONDOT
-#define TKR_TABLE tkb_roofline_neondot
-
 /* tk_dot_s8_step of simd/neondot.h with its two 16-byte loads already in registers. */
 #define TKR_S8_MACS_PER_STEP 16
 typedef struct tkr_s8_in { int8x16_t a, b; } tkr_s8_in;

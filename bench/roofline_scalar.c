@@ -3,9 +3,6 @@
 
 #include "bench/roofline.h"
 
-#define TKR_ISA TK_ISA_SCALAR
-#define TKR_TABLE tkb_roofline_scalar
-
 /* tk_dot_s8_step of simd/scalar.h: one int8 pair, widened, multiplied, added. */
 #define TKR_S8_MACS_PER_STEP 1
 typedef struct tkr_s8_in { int8_t a, b; } tkr_s8_in;

@@ -9,7 +9,6 @@ import json
 import statistics
 import sys
 
-ISAS = ("scalar", "sse41", "avx2", "neon", "neondot")
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -36,9 +35,9 @@ def fmt_ns(ns):
     return "%.3g ns" % ns
 
 
-def scalar_twin(name):
+def scalar_twin(name, isas):
     parts = name.split("/")
-    hits = [i for i, p in enumerate(parts) if p in ISAS]
+    hits = [i for i, p in enumerate(parts) if p in isas]
     if not hits or parts[hits[0]] == "scalar":
         return None
     parts[hits[0]] = "scalar"
@@ -55,6 +54,7 @@ def speedup(run, base):
 
 def main(path):
     context, runs = load(path)
+    isas = context["tinykern_isas"].split()  # every ISA name, in tk_isa order
     for key in sorted(k for k in context if k.startswith(("roofline", "tinykern", "cblas"))):
         print("- %s: %s" % (key, context[key]))
     print()
@@ -63,7 +63,7 @@ def main(path):
     for name, r in runs.items():
         med = statistics.median(r["ns"])
         c = {k: statistics.median(v) for k, v in r["counters"].items()}
-        twin = scalar_twin(name)
+        twin = scalar_twin(name, isas)
         ratio = ""
         if twin in runs:
             ratio = "%.2fx" % speedup(r, runs[twin])

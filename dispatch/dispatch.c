@@ -5,30 +5,28 @@
 #include <string.h>
 
 #include "dispatch/dispatch.h"
+#include "dispatch/isa_list.h"
 #include "dispatch/kernels.h"
+#include "tk_build_config.h"
 
-/* The tables of the ISAs built natively into this library (meson passes
-   TK_BUILT_<ISA> for them); NULL where an ISA is not built. */
-static const tk_kernels *const built_tables[TK_ISA_COUNT] = {
-    [TK_ISA_SCALAR] = &tk_kernels_scalar,
-#if TK_BUILT_SSE41
-    [TK_ISA_SSE41] = &tk_kernels_sse41,
-#endif
-#if TK_BUILT_AVX2
-    [TK_ISA_AVX2] = &tk_kernels_avx2,
-#endif
-#if TK_BUILT_NEON
-    [TK_ISA_NEON] = &tk_kernels_neon,
-#endif
-#if TK_BUILT_NEONDOT
-    [TK_ISA_NEONDOT] = &tk_kernels_neondot,
-#endif
-};
+/* The tables of the ISAs built natively into this library (meson lists them
+   in tk_build_config.h); NULL where an ISA is not built. */
+#define TK_BUILT_TABLE(ID, name) [TK_ISA_##ID] = &tk_kernels_##name,
+static const tk_kernels *const built_tables[TK_ISA_COUNT] = {TK_BUILT_ISAS(TK_BUILT_TABLE)};
 
-static const char *const isa_names[TK_ISA_COUNT] = {
-    [TK_ISA_SCALAR] = "scalar", [TK_ISA_SSE41] = "sse41", [TK_ISA_AVX2] = "avx2",
-    [TK_ISA_NEON] = "neon",     [TK_ISA_NEONDOT] = "neondot",
-};
+/* The public enum (append-only) and the list agree row by row and in count. */
+#define TK_ISA_INDEX(ID, name, arch, prio, detect) TK_ISA_INDEX_##ID,
+enum { TK_ISA_LIST(TK_ISA_INDEX) TK_ISA_LIST_COUNT };
+_Static_assert((int)TK_ISA_LIST_COUNT == (int)TK_ISA_COUNT, "dispatch/isa_list.h and tk_isa differ in count");
+#define TK_ISA_SAME(ID, name, arch, prio, detect) \
+  _Static_assert((int)TK_ISA_##ID == (int)TK_ISA_INDEX_##ID, "tk_isa and dispatch/isa_list.h order " #name " differently");
+TK_ISA_LIST(TK_ISA_SAME)
+
+#define TK_ISA_NAME(ID, name, arch, prio, detect) [TK_ISA_##ID] = #name,
+static const char *const isa_names[TK_ISA_COUNT] = {TK_ISA_LIST(TK_ISA_NAME)};
+
+#define TK_ISA_PRIORITY(ID, name, arch, prio, detect) [TK_ISA_##ID] = prio,
+static const int isa_priority[TK_ISA_COUNT] = {TK_ISA_LIST(TK_ISA_PRIORITY)};
 
 _Atomic(const tk_kernels *) tk_dispatch_active;
 
@@ -57,22 +55,17 @@ tk_status tk_isa_from_name(const char *name, tk_isa *out) {
 
 tk_isa tk_dispatch_choose(const bool avail[TK_ISA_COUNT], const char *env, char *warning,
                           size_t warning_size) {
-  /* The enum lists ISAs from weakest to strongest within each architecture. */
+  /* The highest priority wins (isa_list.h), whatever the enum order. */
   tk_isa pick = TK_ISA_SCALAR;
-  for (int i = TK_ISA_COUNT - 1; i >= 0; i--) {
-    if (avail[i]) {
-      pick = (tk_isa)i;
-      break;
-    }
-  }
+  for (int i = 0; i < TK_ISA_COUNT; i++)
+    if (avail[i] && isa_priority[i] > isa_priority[pick]) pick = (tk_isa)i;
   if (warning_size) warning[0] = '\0';
   if (!env) return pick;
   tk_isa want;
   if (tk_isa_from_name(env, &want) != TK_OK) {
     snprintf(warning, warning_size,
-             "tinykern: TINYKERN_ISA=\"%s\" is not an ISA name (scalar, sse41, avx2, neon, "
-             "neondot); using %s\n",
-             env, isa_names[pick]);
+             "tinykern: TINYKERN_ISA=\"%.40s%s\" is not an ISA name (one of:%s); using %s\n",
+             env, strlen(env) > 40 ? "..." : "", TK_ISA_LIST(TK_ISA_LIST_NAME_STR), isa_names[pick]);
   } else if (!avail[want]) {
     snprintf(warning, warning_size,
              "tinykern: TINYKERN_ISA=%s is not available (not built in or not supported by "
@@ -88,7 +81,7 @@ static void first_use(void) {
   bool runs[TK_ISA_COUNT];
   tk_cpu_detect(runs); /* on failure only scalar runs: the documented fallback */
   for (int i = 0; i < TK_ISA_COUNT; i++) available[i] = built_tables[i] && runs[i];
-  char warning[256];
+  char warning[320];
   best = tk_dispatch_choose(available, NULL, warning, sizeof warning);
   tk_isa pick = tk_dispatch_choose(available, getenv("TINYKERN_ISA"), warning, sizeof warning);
   if (warning[0]) fputs(warning, stderr); /* the only output the library ever makes */

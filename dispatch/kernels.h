@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 
+#include "dispatch/isa_list.h"
 #include "tinykern.h"
 
 struct tk_att_job;
@@ -50,11 +51,8 @@ typedef struct tk_kernels {
 
 /* Every ISA's table (kernels/table.c). Only the tables of natively built ISAs
    are in the production library; the test binaries link the others too. */
-extern const tk_kernels tk_kernels_scalar;
-extern const tk_kernels tk_kernels_sse41;
-extern const tk_kernels tk_kernels_avx2;
-extern const tk_kernels tk_kernels_neon;
-extern const tk_kernels tk_kernels_neondot;
+#define TK_DECLARE_TABLE(ID, name, ...) extern const tk_kernels tk_kernels_##name;
+TK_ISA_LIST(TK_DECLARE_TABLE)
 
 /* The active table: NULL until the first use decides (dispatch/dispatch.c). */
 extern _Atomic(const tk_kernels *) tk_dispatch_active;

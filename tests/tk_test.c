@@ -4,14 +4,9 @@
 #include "tk_test.h"
 
 const tk_kernels *tk_test_table(tk_isa isa) {
-  switch (isa) {
-    case TK_ISA_SCALAR: return &tk_kernels_scalar;
-    case TK_ISA_SSE41: return &tk_kernels_sse41;
-    case TK_ISA_AVX2: return &tk_kernels_avx2;
-    case TK_ISA_NEON: return &tk_kernels_neon;
-    case TK_ISA_NEONDOT: return &tk_kernels_neondot;
-    default: return NULL;
-  }
+#define TK_TEST_TABLE(ID, name, ...) [TK_ISA_##ID] = &tk_kernels_##name,
+  static const tk_kernels *const tables[TK_ISA_COUNT] = {TK_ISA_LIST(TK_TEST_TABLE)};
+  return (unsigned)isa < TK_ISA_COUNT ? tables[isa] : NULL;
 }
 
 bool tk_test_runnable(tk_isa isa) { return !tk_isa_built(isa) || tk_isa_available(isa); }

@@ -15,7 +15,7 @@
 #include "dispatch/kernels.h"
 #include "tinykern.h"
 
-/* Every ISA's kernel table, native or SIMDe-emulated: all five are linked into
+/* Every ISA's kernel table, native or SIMDe-emulated: every one in
    the test binaries. */
 const tk_kernels *tk_test_table(tk_isa isa);
 

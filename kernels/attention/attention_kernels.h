@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/isa_list.h"
+
 /* Cached rows (K, V and the query/result rows below) are `stride` elements
    long: head_dim rounded up to TK_ATT_ALIGN, the padding zero, so that kernels
    step through whole vectors on every ISA and never need a tail. */
@@ -55,15 +57,12 @@ typedef struct tk_att_job {
 
 /* Declares tk_attend_{f32,f16,s8}_<isa> and tk_f32_to_f16_<isa>; signatures as
    in the tk_kernels table. */
-#define TK_ATTENTION_DECLARE(isa)                                 \
+#define TK_ATTENTION_DECLARE(ID, isa, ...)                                 \
   void tk_attend_f32_##isa(const tk_att_job *job);                \
   void tk_attend_f16_##isa(const tk_att_job *job);                \
   void tk_attend_s8_##isa(const tk_att_job *job);                 \
   void tk_f32_to_f16_##isa(const float *x, size_t n, uint16_t *h);
 
-TK_ATTENTION_DECLARE(scalar)
-TK_ATTENTION_DECLARE(sse41)
-TK_ATTENTION_DECLARE(avx2)
-TK_ATTENTION_DECLARE(neon)
+TK_ISA_LIST(TK_ATTENTION_DECLARE)
 
 #endif

@@ -6,21 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/isa_list.h"
 #include "tinykern.h"
 
 /* Declares tk_dot_s8_<isa>, tk_absmax_f32_<isa>, tk_quantize_s8_<isa>,
    tk_dequantize_s8_<isa>; signatures as in the tk_kernels table. */
-#define TK_INT8_DECLARE(isa)                                                   \
+#define TK_INT8_DECLARE(ID, isa, ...)                                                   \
   int32_t tk_dot_s8_##isa(const int8_t *a, const int8_t *b, size_t n);         \
   float tk_absmax_f32_##isa(const float *x, size_t n, bool *finite);           \
   void tk_quantize_s8_##isa(const float *x, size_t n, float scale, int8_t *q); \
   void tk_dequantize_s8_##isa(const int8_t *q, size_t n, float scale, float *x);
 
-TK_INT8_DECLARE(scalar)
-TK_INT8_DECLARE(sse41)
-TK_INT8_DECLARE(avx2)
-TK_INT8_DECLARE(neon)
-TK_INT8_DECLARE(neondot)
+TK_ISA_LIST(TK_INT8_DECLARE)
 
 /* tk_quantize_s8 with an explicit kernel table: the one place of the scale rule,
    shared by the layers that quantize (qlinear rows, s8 KV cache rows). */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/isa_list.h"
 #include "dispatch/kernels.h"
 
 /* Packed int8 weights (ISA-independent, so a layer created under one ISA runs
@@ -39,17 +40,13 @@ static inline size_t tk_ql_batch_block(size_t kp) {
 
 /* Declares tk_qlinear_s8_<isa> and tk_linear_f32_<isa>; signatures as in the
    tk_kernels table. */
-#define TK_QLINEAR_DECLARE(isa)                                                          \
+#define TK_QLINEAR_DECLARE(ID, isa, ...)                                                          \
   void tk_qlinear_s8_##isa(const void *tiles, size_t out, size_t kp, const int8_t *xq,   \
                            const float *xscale, size_t batch, float *y, void *work);     \
   void tk_linear_f32_##isa(const float *w, size_t out, size_t in, const float *bias,      \
                            const float *x, size_t batch, float *y);
 
-TK_QLINEAR_DECLARE(scalar)
-TK_QLINEAR_DECLARE(sse41)
-TK_QLINEAR_DECLARE(avx2)
-TK_QLINEAR_DECLARE(neon)
-TK_QLINEAR_DECLARE(neondot)
+TK_ISA_LIST(TK_QLINEAR_DECLARE)
 
 /* The public forward functions with an explicit kernel table instead of the
    active one: the tests run every variant (native or emulated) through them. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch/isa_list.h"
 #include "tinykern.h"
 
 /* Rows are stored in groups of this many consecutive rows. */
@@ -52,13 +53,10 @@ struct tk_csr {
 
 /* Declares tk_spmv_<isa> (y[rows] = A x) and tk_spmm_<isa> (C[rows][n] = A B,
    B [cols][n]); a is valid, x/b/y/c non-NULL, n >= 1. Every output element is written. */
-#define TK_SPARSE_DECLARE(isa)                                               \
+#define TK_SPARSE_DECLARE(ID, isa, ...)                                               \
   void tk_spmv_##isa(const struct tk_csr *a, const float *x, float *y);      \
   void tk_spmm_##isa(const struct tk_csr *a, const float *b, size_t n, float *c);
 
-TK_SPARSE_DECLARE(scalar)
-TK_SPARSE_DECLARE(sse41)
-TK_SPARSE_DECLARE(avx2)
-TK_SPARSE_DECLARE(neon)
+TK_ISA_LIST(TK_SPARSE_DECLARE)
 
 #endif

@@ -1,0 +1,32 @@
+/* The one list of ISAs: every place that enumerates ISAs (names, detection, tables, declarations, tests, bench) expands it. */
+#ifndef TK_DISPATCH_ISA_LIST_H
+#define TK_DISPATCH_ISA_LIST_H
+
+/* One row per ISA, in the order of the public tk_isa enum (append-only: a new
+   ISA is a new last row and a new last enumerator in tinykern.h):
+
+     X(ID, name, arch, priority, detect)
+
+   ID        the enumerator is TK_ISA_<ID>
+   name      tk_isa_name(), TINYKERN_ISA, file suffixes (int8_<name>.c), symbols (tk_dot_s8_<name>)
+   arch      any, x86, arm (aarch64 and armv7) or aarch64, as in meson.build
+   priority  dispatch picks the available ISA with the highest priority; the
+             enum order says nothing
+   detect    whether this CPU runs the variant's instructions: an expression over
+             cpuinfo's queries and dispatch/cpu.c's helpers, expanded only there.
+             It covers every flag the ISA's meson row compiles with.
+
+   The build side (flags, the fallback ISA of a family without its own file)
+   is the `isas` dict in the root meson.build. */
+#define TK_ISA_LIST(X)                                                                   \
+  X(SCALAR, scalar, any, 0, true)                                                        \
+  X(SSE41, sse41, x86, 10, cpuinfo_has_x86_sse4_1())                                     \
+  X(AVX2, avx2, x86, 20,                                                                 \
+    cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c())          \
+  X(NEON, neon, arm, 10, cpuinfo_has_arm_neon())                                         \
+  X(NEONDOT, neondot, aarch64, 20, cpuinfo_has_arm_neon() && cpuinfo_has_arm_neon_dot())
+
+/* Helpers for expansions that need only some columns. */
+#define TK_ISA_LIST_NAME_STR(ID, name, arch, prio, detect) " " #name
+
+#endif
