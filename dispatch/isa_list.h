@@ -24,7 +24,20 @@
   X(AVX2, avx2, x86, 20,                                                                 \
     cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c())          \
   X(NEON, neon, arm, 10, cpuinfo_has_arm_neon())                                         \
-  X(NEONDOT, neondot, aarch64, 20, cpuinfo_has_arm_neon() && cpuinfo_has_arm_neon_dot())
+  X(NEONDOT, neondot, aarch64, 20, cpuinfo_has_arm_neon() && cpuinfo_has_arm_neon_dot())     \
+  X(AVX512, avx512, x86, 40, tk_cpu_has_avx512())                                       \
+  X(AVX512VNNI, avx512vnni, x86, 50, tk_cpu_has_avx512() && cpuinfo_has_x86_avx512vnni()) \
+  X(AVXVNNI, avxvnni, x86, 30,                                                           \
+    cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c() &&         \
+        tk_cpu_has_avxvnni())
+
+/* The symbol of kernel `name` of ISA `isa`: tk_<name>_<isa>, or in the test
+   binaries' emulated twin of a native ISA (meson.build) tk_<name>_<isa>_emu. */
+#ifdef TK_EMULATED_TWIN
+#define TK_KERNEL_NAME(name, isa) tk_##name##_##isa##_emu
+#else
+#define TK_KERNEL_NAME(name, isa) tk_##name##_##isa
+#endif
 
 /* Helpers for expansions that need only some columns. */
 #define TK_ISA_LIST_NAME_STR(ID, name, arch, prio, detect) " " #name

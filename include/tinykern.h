@@ -39,17 +39,25 @@ TK_API const char *tk_status_str(tk_status s);
 
 /* ---- dispatch ----
    The first kernel call (or tk_isa_* query) picks the ISA once, thread-safely:
-   TINYKERN_ISA (a name below) if set and available, else the best available.
-   An unknown or unavailable TINYKERN_ISA is reported once on stderr and ignored. */
+   TINYKERN_ISA (a name below) if set and available, else the best available
+   (by priority, not by enum value: on a CPU with all of them avx512vnni >
+   avx512 > avxvnni > avx2 > sse41 > scalar, and neondot > neon > scalar).
+   An unknown or unavailable TINYKERN_ISA is reported once on stderr and ignored.
+   The enum is append-only: every value keeps its number forever (ABI), new
+   ISAs are added before TK_ISA_COUNT, whose value grows. */
 typedef enum tk_isa {
-  TK_ISA_SCALAR,
-  TK_ISA_SSE41,
-  TK_ISA_AVX2,
-  TK_ISA_NEON,
-  TK_ISA_NEONDOT,
+  TK_ISA_SCALAR = 0,
+  TK_ISA_SSE41 = 1,
+  TK_ISA_AVX2 = 2,      /* AVX2 + FMA + F16C */
+  TK_ISA_NEON = 3,      /* aarch64, or armv7 with NEON */
+  TK_ISA_NEONDOT = 4,   /* aarch64 with the armv8.2 dot product */
+  TK_ISA_AVX512 = 5,    /* AVX-512 F, BW, DQ, VL (+ FMA, F16C): Skylake-SP and later, Zen 4 */
+  TK_ISA_AVX512VNNI = 6,/* those plus AVX512-VNNI: Cascade Lake, Ice Lake, Zen 4, Zen 5 */
+  TK_ISA_AVXVNNI = 7,   /* AVX2 + FMA + F16C + AVX-VNNI (VEX), without AVX-512: Alder Lake and later clients */
   TK_ISA_COUNT
 } tk_isa;
-TK_API const char *tk_isa_name(tk_isa isa); /* "scalar" "sse41" "avx2" "neon" "neondot"; "unknown" otherwise */
+/* "scalar" "sse41" "avx2" "neon" "neondot" "avx512" "avx512vnni" "avxvnni"; "unknown" otherwise */
+TK_API const char *tk_isa_name(tk_isa isa);
 TK_API tk_status tk_isa_from_name(const char *name, tk_isa *out);
 TK_API bool tk_isa_built(tk_isa isa);     /* compiled into this library for native use */
 TK_API bool tk_isa_available(tk_isa isa); /* built in AND runs natively on this CPU */

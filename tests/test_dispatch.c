@@ -76,7 +76,10 @@ static void cpu_model_picks_the_expected_isa(void **state) {
 
 static void names_round_trip(void **state) {
   (void)state;
-  const char *names[] = {"scalar", "sse41", "avx2", "neon", "neondot"};
+  /* The public numbers are fixed forever (append-only enum). */
+  const char *names[TK_ISA_COUNT] = {"scalar", "sse41", "avx2",       "neon",
+                                     "neondot", "avx512", "avx512vnni", "avxvnni"};
+  assert_int_equal(TK_ISA_COUNT, 8);
   for (int i = 0; i < TK_ISA_COUNT; i++) {
     tk_isa isa = TK_ISA_COUNT;
     assert_string_equal(tk_isa_name((tk_isa)i), names[i]);
@@ -150,6 +153,23 @@ static void choose_falls_back_and_reports(void **state) {
   bool a76[TK_ISA_COUNT] = {true, false, false, true, true};
   assert_int_equal(tk_dispatch_choose(a76, NULL, w, sizeof w), TK_ISA_NEONDOT);
   assert_int_equal(tk_dispatch_choose(a76, "scalar", w, sizeof w), TK_ISA_SCALAR);
+  /* x86 by priority, not enum order: avx512vnni > avx512 > avxvnni > avx2. */
+  bool zen5[TK_ISA_COUNT] = {[TK_ISA_SCALAR] = true, [TK_ISA_SSE41] = true, [TK_ISA_AVX2] = true,
+                             [TK_ISA_AVX512] = true, [TK_ISA_AVX512VNNI] = true,
+                             [TK_ISA_AVXVNNI] = true};
+  assert_int_equal(tk_dispatch_choose(zen5, NULL, w, sizeof w), TK_ISA_AVX512VNNI);
+  assert_int_equal(tk_dispatch_choose(zen5, "avxvnni", w, sizeof w), TK_ISA_AVXVNNI);
+  zen5[TK_ISA_AVX512VNNI] = false; /* Skylake-SP-like with AVX-VNNI: not a real CPU, a priority check */
+  assert_int_equal(tk_dispatch_choose(zen5, NULL, w, sizeof w), TK_ISA_AVX512);
+  bool alder[TK_ISA_COUNT] = {[TK_ISA_SCALAR] = true, [TK_ISA_SSE41] = true, [TK_ISA_AVX2] = true,
+                              [TK_ISA_AVXVNNI] = true};
+  assert_int_equal(tk_dispatch_choose(alder, NULL, w, sizeof w), TK_ISA_AVXVNNI);
+  /* A long garbage value is cut, and the line still ends with a newline. */
+  char longname[300];
+  memset(longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  assert_int_equal(tk_dispatch_choose(zen5, longname, w, sizeof w), TK_ISA_AVX512);
+  assert_true(strlen(w) > 0 && w[strlen(w) - 1] == '\n');
 }
 
 int main(void) {

@@ -2,16 +2,25 @@
 #include <unistd.h>
 
 #include "tk_test.h"
+#include "tk_build_config.h"
+
+#define TK_TEST_TABLE(ID, name, ...) [TK_ISA_##ID] = &tk_kernels_##name,
+static const tk_kernels *const tables[TK_ISA_COUNT] = {TK_ISA_LIST(TK_TEST_TABLE)};
+
+#define TK_TEST_TWIN(ID, name) extern const tk_kernels tk_kernels_##name##_emu;
+TK_TWIN_ISAS(TK_TEST_TWIN)
+#define TK_TEST_TWIN_ROW(ID, name) [TK_ISA_##ID] = &tk_kernels_##name##_emu,
+static const tk_kernels *const twins[TK_ISA_COUNT] = {TK_TWIN_ISAS(TK_TEST_TWIN_ROW)};
 
 const tk_kernels *tk_test_table(tk_isa isa) {
-#define TK_TEST_TABLE(ID, name, ...) [TK_ISA_##ID] = &tk_kernels_##name,
-  static const tk_kernels *const tables[TK_ISA_COUNT] = {TK_ISA_LIST(TK_TEST_TABLE)};
-  return (unsigned)isa < TK_ISA_COUNT ? tables[isa] : NULL;
+  if ((unsigned)isa >= TK_ISA_COUNT) return NULL;
+  if (tk_isa_built(isa) && !tk_isa_available(isa) && twins[isa]) return twins[isa];
+  return tables[isa];
 }
 
-bool tk_test_runnable(tk_isa isa) { return !tk_isa_built(isa) || tk_isa_available(isa); }
+bool tk_test_runnable(tk_isa isa) { return tk_test_table(isa) != NULL; }
 
-const char *tk_test_kind(tk_isa isa) { return tk_isa_built(isa) ? "native" : "emulated"; }
+const char *tk_test_kind(tk_isa isa) { return tk_isa_available(isa) ? "native" : "emulated"; }
 
 static FILE *capture;
 static int saved_fd = -1;

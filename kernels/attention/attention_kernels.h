@@ -58,10 +58,10 @@ typedef struct tk_att_job {
 /* Declares tk_attend_{f32,f16,s8}_<isa> and tk_f32_to_f16_<isa>; signatures as
    in the tk_kernels table. */
 #define TK_ATTENTION_DECLARE(ID, isa, ...)                                 \
-  void tk_attend_f32_##isa(const tk_att_job *job);                \
-  void tk_attend_f16_##isa(const tk_att_job *job);                \
-  void tk_attend_s8_##isa(const tk_att_job *job);                 \
-  void tk_f32_to_f16_##isa(const float *x, size_t n, uint16_t *h);
+  void TK_KERNEL_NAME(attend_f32, isa)(const tk_att_job *job);                \
+  void TK_KERNEL_NAME(attend_f16, isa)(const tk_att_job *job);                \
+  void TK_KERNEL_NAME(attend_s8, isa)(const tk_att_job *job);                 \
+  void TK_KERNEL_NAME(f32_to_f16, isa)(const float *x, size_t n, uint16_t *h);
 
 TK_ISA_LIST(TK_ATTENTION_DECLARE)
 

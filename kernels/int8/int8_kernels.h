@@ -12,10 +12,10 @@
 /* Declares tk_dot_s8_<isa>, tk_absmax_f32_<isa>, tk_quantize_s8_<isa>,
    tk_dequantize_s8_<isa>; signatures as in the tk_kernels table. */
 #define TK_INT8_DECLARE(ID, isa, ...)                                                   \
-  int32_t tk_dot_s8_##isa(const int8_t *a, const int8_t *b, size_t n);         \
-  float tk_absmax_f32_##isa(const float *x, size_t n, bool *finite);           \
-  void tk_quantize_s8_##isa(const float *x, size_t n, float scale, int8_t *q); \
-  void tk_dequantize_s8_##isa(const int8_t *q, size_t n, float scale, float *x);
+  int32_t TK_KERNEL_NAME(dot_s8, isa)(const int8_t *a, const int8_t *b, size_t n);         \
+  float TK_KERNEL_NAME(absmax_f32, isa)(const float *x, size_t n, bool *finite);           \
+  void TK_KERNEL_NAME(quantize_s8, isa)(const float *x, size_t n, float scale, int8_t *q); \
+  void TK_KERNEL_NAME(dequantize_s8, isa)(const int8_t *q, size_t n, float scale, float *x);
 
 TK_ISA_LIST(TK_INT8_DECLARE)
 

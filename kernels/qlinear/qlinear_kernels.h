@@ -41,9 +41,9 @@ static inline size_t tk_ql_batch_block(size_t kp) {
 /* Declares tk_qlinear_s8_<isa> and tk_linear_f32_<isa>; signatures as in the
    tk_kernels table. */
 #define TK_QLINEAR_DECLARE(ID, isa, ...)                                                          \
-  void tk_qlinear_s8_##isa(const void *tiles, size_t out, size_t kp, const int8_t *xq,   \
+  void TK_KERNEL_NAME(qlinear_s8, isa)(const void *tiles, size_t out, size_t kp, const int8_t *xq,   \
                            const float *xscale, size_t batch, float *y, void *work);     \
-  void tk_linear_f32_##isa(const float *w, size_t out, size_t in, const float *bias,      \
+  void TK_KERNEL_NAME(linear_f32, isa)(const float *w, size_t out, size_t in, const float *bias,      \
                            const float *x, size_t batch, float *y);
 
 TK_ISA_LIST(TK_QLINEAR_DECLARE)

@@ -7,11 +7,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dispatch/isa_list.h"
+
 /* Each vector header defines TK_ISA_SUFFIX (scalar, sse41, ...); a shared body
    then defines its functions as TK_FN(name), e.g. tk_dot_s8_avx2 in the AVX2 build. */
 #define TK_FN(name) TK_FN_(name, TK_ISA_SUFFIX)
 #define TK_FN_(name, isa) TK_FN__(name, isa)
-#define TK_FN__(name, isa) tk_##name##_##isa
+#define TK_FN__(name, isa) TK_KERNEL_NAME(name, isa)
 
 /* Adding this magic number and subtracting it again rounds a float of magnitude
    below 2^22 to the nearest integer, ties to even, in the default rounding mode,

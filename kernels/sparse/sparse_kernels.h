@@ -54,8 +54,8 @@ struct tk_csr {
 /* Declares tk_spmv_<isa> (y[rows] = A x) and tk_spmm_<isa> (C[rows][n] = A B,
    B [cols][n]); a is valid, x/b/y/c non-NULL, n >= 1. Every output element is written. */
 #define TK_SPARSE_DECLARE(ID, isa, ...)                                               \
-  void tk_spmv_##isa(const struct tk_csr *a, const float *x, float *y);      \
-  void tk_spmm_##isa(const struct tk_csr *a, const float *b, size_t n, float *c);
+  void TK_KERNEL_NAME(spmv, isa)(const struct tk_csr *a, const float *x, float *y);      \
+  void TK_KERNEL_NAME(spmm, isa)(const struct tk_csr *a, const float *b, size_t n, float *c);
 
 TK_ISA_LIST(TK_SPARSE_DECLARE)
 
