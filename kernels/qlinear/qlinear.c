@@ -9,7 +9,7 @@
 struct tk_qlinear {
   size_t out, in;
   size_t kp;           /* in rounded up to a multiple of TK_QL_KGROUP */
-  size_t packed_bytes; /* n_tiles * TK_QL_TILE_BYTES(kp), rounded up to the alignment */
+  size_t packed_bytes; /* TK_QL_TILES(out) * TK_QL_TILE_BYTES(kp), rounded up to the alignment */
   void *tiles;         /* layout: qlinear_kernels.h */
 };
 
@@ -21,7 +21,7 @@ tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_featu
   if (!out || !w || out_features == 0 || in_features == 0) return TK_ERR_ARG;
   if (in_features > TK_QLINEAR_MAX_IN) return TK_ERR_OVERFLOW;
   const size_t kp = (in_features + TK_QL_KGROUP - 1) / TK_QL_KGROUP * TK_QL_KGROUP;
-  const size_t n_tiles = out_features / TK_QL_ROWS + (out_features % TK_QL_ROWS != 0);
+  const size_t n_tiles = TK_QL_TILES(out_features);
   size_t n_w, packed;
   if (tk_mul_overflows(out_features, in_features, &n_w) ||
       tk_mul_overflows(n_tiles, TK_QL_TILE_BYTES(kp), &packed) ||
@@ -58,11 +58,12 @@ tk_status tk_qlinear_create(const float *w, size_t out_features, size_t in_featu
     }
     unsigned char *tile = tiles + o / TK_QL_ROWS * TK_QL_TILE_BYTES(kp);
     const size_t r = o % TK_QL_ROWS;
-    float head[2];
-    head[0] = scale;
-    head[1] = bias ? bias[o] : 0.0f;
+    int32_t wsum = 0;
+    for (size_t k = 0; k < in_features; k++) wsum += row[k];
+    const float head[2] = {scale, bias ? bias[o] : 0.0f};
     memcpy(tile + r * sizeof(float), &head[0], sizeof(float));
     memcpy(tile + (TK_QL_ROWS + r) * sizeof(float), &head[1], sizeof(float));
+    memcpy(tile + (2 * TK_QL_ROWS + r) * sizeof(float), &wsum, sizeof wsum);
     int8_t *q = (int8_t *)(tile + TK_QL_HEADER_BYTES);
     for (size_t k = 0; k < in_features; k++)
       q[k / TK_QL_KGROUP * TK_QL_GROUP_BYTES + r * TK_QL_KGROUP + k % TK_QL_KGROUP] = row[k];

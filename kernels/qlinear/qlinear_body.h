@@ -39,8 +39,8 @@ static inline void TK_FN(ql_store)(tk_q8acc acc, const float *scale, const float
 TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t kp, const tk_qx *x, size_t ldx,
                                   size_t mr, const float *xscale, float *y, size_t ldy,
                                   size_t nvalid) {
-  const float *scale = (const float *)(const void *)tile;
-  const int8_t *q = (const int8_t *)(tile + TK_QL_HEADER_BYTES);
+  const float *scale = TK_QL_SCALE(tile);
+  const int8_t *q = TK_QL_Q(tile);
   tk_q8acc acc[TK_QL_MR];
   for (size_t i = 0; i < mr; i++) acc[i] = tk_q8acc_zero();
   for (size_t g = 0; g < kp / TK_QL_KGROUP; g++) {
@@ -49,7 +49,7 @@ TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t kp, const tk_
       acc[i] = tk_q8acc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
   }
   for (size_t i = 0; i < mr; i++)
-    TK_FN(ql_store)(acc[i], scale, scale + TK_QL_ROWS, xscale[i], y + i * ldy, nvalid);
+    TK_FN(ql_store)(acc[i], scale, TK_QL_BIAS(tile), xscale[i], y + i * ldy, nvalid);
 }
 
 /* Batch 1 is a GEMV: one pass over the tiles streams the packed weights once.

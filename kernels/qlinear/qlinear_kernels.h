@@ -13,19 +13,33 @@
    under any other). W [out][in] is cut into tiles of TK_QL_ROWS = 8 output rows;
    in is padded with zeros to kp, a multiple of TK_QL_KGROUP = 4. One tile:
 
-     float scale[8]      per-row weight scale (0 for the padding rows of the last tile)
-     float bias[8]       per-row bias (0 when the layer has none, and for padding rows)
-     int8  q[kp / 4][8][4]   k-group g, row r: q[g][r][j] = Wq[row0 + r][4 g + j]
+     float   scale[8]    per-row weight scale (0 for the padding rows of the last tile)
+     float   bias[8]     per-row bias (0 when the layer has none, and for padding rows)
+     int32_t wsum[8]     per-row sum of the int8 weights (|wsum| <= 127 * kp): the
+                         u8 x s8 products of VNNI (vpdpbusd) see x + 128, and
+                         subtracting 128 * wsum makes their sum exact again
+     int8    q[kp / 4][8][4]   k-group g, row r: q[g][r][j] = Wq[row0 + r][4 g + j]
 
    so each k-group is 32 contiguous bytes: 4 consecutive k of all 8 rows. That is
-   one AVX2 load (two vpmovsxbw halves of 4 rows), two NEON SDOT operands of 4
-   rows each with the same 4 activations broadcast, or four SSE pmovsxbw
-   quarters. Tiles follow each other, each TK_QL_TILE_BYTES(kp) bytes. */
+   one AVX2 load (two vpmovsxbw halves of 4 rows), one ymm vpdpbusd operand (8
+   rows, the same 4 activations broadcast), two NEON SDOT operands of 4 rows
+   each, or four SSE pmovsxbw quarters. Tiles follow each other, each
+   TK_QL_TILE_BYTES(kp) bytes (a multiple of 32, so every k-group stays as
+   aligned as the first), and their number is even (TK_QL_TILES(out)): a zmm
+   kernel takes tiles two at a time (16 rows) and the last pair is whole; a
+   padding tile is all zeros. */
 #define TK_QL_ROWS 8
 #define TK_QL_KGROUP 4
 #define TK_QL_GROUP_BYTES (TK_QL_ROWS * TK_QL_KGROUP)
-#define TK_QL_HEADER_BYTES (2 * TK_QL_ROWS * sizeof(float))
+#define TK_QL_HEADER_BYTES (3 * TK_QL_ROWS * sizeof(float))
 #define TK_QL_TILE_BYTES(kp) (TK_QL_HEADER_BYTES + TK_QL_ROWS * (size_t)(kp))
+/* Tiles stored for `out` rows: whole tiles, rounded up to an even number (no overflow for any size_t). */
+#define TK_QL_TILES(out) (((out) / (2 * TK_QL_ROWS) + ((out) % (2 * TK_QL_ROWS) != 0)) * 2)
+/* Where a tile's parts start. */
+#define TK_QL_SCALE(tile) ((const float *)(const void *)(tile))
+#define TK_QL_BIAS(tile) (TK_QL_SCALE(tile) + TK_QL_ROWS)
+#define TK_QL_WSUM(tile) ((const int32_t *)(const void *)((const unsigned char *)(tile) + 2 * TK_QL_ROWS * sizeof(float)))
+#define TK_QL_Q(tile) ((const int8_t *)(const void *)((const unsigned char *)(tile) + TK_QL_HEADER_BYTES))
 
 /* Largest element the kernels' private activation copy uses (int16 on x86,
    int8 elsewhere): the front sizes the work buffer with it. */
