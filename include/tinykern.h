@@ -97,6 +97,8 @@ TK_API void tk_qlinear_destroy(tk_qlinear *l);
 TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
                                const float *bias, const float *x, size_t batch, float *y);
 /* ---- sparse: magnitude pruning and CSR products ---- */
+/* Every array argument (row_ptr, col_idx, values, w, x, y, b, c) and the out
+   pointer may be at any byte address. */
 typedef struct tk_csr tk_csr;
 /* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].
    row_ptr[0] == 0, non-decreasing, 0 <= col_idx < cols; else TK_ERR_FORMAT.
@@ -115,9 +117,12 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]. */
+/* y[rows] = A x[cols]. x is not scanned: Inf/NaN in x[j] reach exactly the rows
+   that have an entry in column j (an explicit 0 there gives NaN, as in scipy),
+   whatever storage the matrix chose for its rows. */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
-/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
+/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written.
+   Inf/NaN in B's row j reach exactly the rows of C that have an entry in column j. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
 /* ---- attention: KV cache and incremental (decode) attention ---- */
