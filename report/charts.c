@@ -1,4 +1,6 @@
 /* Charts of the report: gnuplot data and scripts next to the PNGs they draw (when gnuplot is on PATH). */
+#include "charts.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "report.h"
 #include "stats.h"
 
 /* pngcairo draws nicer; Debian's gnuplot-nox has it, other builds may only
@@ -119,7 +120,7 @@ static bool write_kv(const char *dir, const rp_config *cfg, const rp_kv *kv) {
     for (size_t li = 0; li < kv->n_len; li++) span_add(&r, kv->pt[v][li].speedup);
   put_yrange(g, &r);
   /* The best variant's break-even: a line where the cache starts to win. */
-  size_t best = cfg->n_isa - 1;
+  size_t best = rp_best_variant(cfg);
   double sp[RP_MAX_LENGTHS], x = kv->break_even[best];
   for (size_t li = 0; li < kv->n_len; li++) sp[li] = kv->pt[best][li].speedup;
   const char *isa = tk_isa_name(cfg->isa[best]);
