@@ -139,7 +139,6 @@ typedef struct machine {
   char cpu[64];
   size_t cores;
   size_t l2, l3;        /* bytes of the first cache of that level; 0: unknown */
-  size_t cache_total;   /* bytes of all L2 and L3 caches; 0: unknown */
 } machine;
 
 static void detect(machine *m) {
@@ -151,7 +150,6 @@ static void detect(machine *m) {
   m->cores = cpuinfo_get_cores_count();
   if (cpuinfo_get_l2_caches_count() > 0) m->l2 = cpuinfo_get_l2_cache(0)->size;
   if (cpuinfo_get_l3_caches_count() > 0) m->l3 = cpuinfo_get_l3_cache(0)->size;
-  m->cache_total = m->l2 * cpuinfo_get_l2_caches_count() + m->l3 * cpuinfo_get_l3_caches_count();
 }
 
 static const char *mode_name(rp_mode m) { return m == RP_DEFAULT ? "default" : m == RP_QUICK ? "quick" : "tiny"; }
@@ -260,12 +258,8 @@ int tk_report_main(int argc, char **argv) {
   if (pick_variants(o.isa, &cfg)) return 2;
   machine m;
   detect(&m);
-  /* Reading twice the caches' capacity evicts what was there (64 MiB when
-     cpuinfo knows no cache sizes, e.g. under qemu; the tiny run stays warm). */
-  if (!o.warm && o.mode != RP_TINY) {
-    size_t twice = 2 * m.cache_total;
-    cfg.budget.flush_bytes = m.cache_total ? (twice > (16u << 20) ? twice : 16u << 20) : 64u << 20;
-  }
+  /* Cold calls: the flush reads a cold set (timing.h; the tiny run stays warm). */
+  if (!o.warm && o.mode != RP_TINY) cfg.budget.flush_bytes = rp_cold_flush_bytes();
 
   bool json_stdout = o.json && !strcmp(o.json, "-");
   FILE *text = json_stdout ? stderr : stdout;

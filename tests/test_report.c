@@ -1,4 +1,4 @@
-/* tinykern-report: its arithmetic on fixed inputs, its formatting, JSON writer and digits model, and whole runs checked as JSON. */
+/* tinykern-report: its arithmetic on fixed inputs, its formatting, JSON writer, cold-set rule and digits model, and whole runs checked as JSON. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -10,6 +10,7 @@
 
 #include "tk_test.h"
 
+#include "cold_set.h"
 #include "config.h"
 #include "format.h"
 #include "json.h"
@@ -329,6 +330,32 @@ static void test_best_variant(void **state) {
   for (int i = 0; i < TK_ISA_COUNT; i++)
     if (tk_isa_available((tk_isa)i) && (tk_isa)i != best) cfg.isa[cfg.n_isa++] = (tk_isa)i;
   if (cfg.n_isa) assert_int_equal(rp_best_variant(&cfg), cfg.n_isa - 1); /* not measured: the last */
+}
+
+/* ---- the cold-set rule the report and the bench share (report/cold_set.h) ---- */
+
+static void test_cold_set_rule(void **state) {
+  (void)state;
+  assert_int_equal(tk_cache_size_parse("32768K\n"), (size_t)32 << 20);
+  assert_int_equal(tk_cache_size_parse("1024K"), (size_t)1 << 20);
+  assert_int_equal(tk_cache_size_parse("2M"), (size_t)2 << 20);
+  assert_int_equal(tk_cache_size_parse("512"), 512);
+  assert_int_equal(tk_cache_size_parse(""), 0);
+  assert_int_equal(tk_cache_size_parse("K"), 0);
+  assert_int_equal(tk_cache_size_parse("12Q"), 0);
+  assert_int_equal(tk_cache_size_parse("99999999999999999999999K"), 0); /* overflow */
+  const size_t mib = (size_t)1 << 20;
+  assert_int_equal(tk_cold_set_rule(0), 256 * mib);      /* no source knows: the floor */
+  assert_int_equal(tk_cold_set_rule(8 * mib), 256 * mib); /* 64 MiB would be too little */
+  assert_int_equal(tk_cold_set_rule(32 * mib), 256 * mib);
+  assert_int_equal(tk_cold_set_rule(96 * mib), 768 * mib);
+  assert_int_equal(tk_cold_set_rule(SIZE_MAX / 2), SIZE_MAX);
+  /* on this machine: at least 8x what either source reports */
+  size_t cold = tk_cold_set_bytes();
+  assert_true(cold >= 256 * mib);
+  assert_true(cold / 8 >= tk_cache_largest_cpuinfo());
+  assert_true(cold / 8 >= tk_cache_largest_sysfs());
+  assert_int_equal(rp_cold_flush_bytes(), cold); /* the report's flush follows the rule */
 }
 
 /* ---- the JSON writer, read back by the checker ---- */
@@ -795,6 +822,7 @@ int main(void) {
       cmocka_unit_test(test_kv_status),
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_best_variant),
+      cmocka_unit_test(test_cold_set_rule),
       cmocka_unit_test(test_json_writer),
       cmocka_unit_test(test_json_checker_rejects),
       cmocka_unit_test(test_measure),
