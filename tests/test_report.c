@@ -756,6 +756,16 @@ static void test_report_options(void **state) {
   assert_int_equal(run_quietly(4, bad_isa), 2);
   char *unavailable[] = {"tinykern-report", "--tiny", "--isa", tk_isa_available(TK_ISA_NEON) ? "sse41" : "neon", NULL};
   assert_int_equal(run_quietly(4, unavailable), 2);
+  /* a list of any length (once cut at 128 characters): every available name, repeated */
+  char list[1024] = "";
+  while (strlen(list) <= 128)
+    for (int i = 0; i < TK_ISA_COUNT; i++)
+      if (tk_isa_available((tk_isa)i)) {
+        if (list[0]) strcat(list, ",");
+        strcat(list, tk_isa_name((tk_isa)i));
+      }
+  char *long_list[] = {"tinykern-report", "--tiny", "--no-charts", "--isa", list, NULL};
+  assert_int_equal(run_quietly(5, long_list), 0);
 }
 
 /* In-process --tiny run: under the test setups' qemu CPU models too. */
