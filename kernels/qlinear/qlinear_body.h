@@ -4,8 +4,8 @@
 
 /* The including file has included one vector header (simd/<isa>.h), which
    names the functions through TK_FN and supplies tk_q8w / tk_q8acc (one k-group
-   of 8 packed rows, the int32 sums of 8 rows for one batch row), TK_QL_MR and
-   the fp32 vector ops. The loops below take their block sizes (mr, nr) as
+   of 8 packed rows, the int32 sums of 8 rows for one batch row) and the fp32
+   vector ops, and defines TK_QL_MR (batch rows per GEMM microkernel step). The loops below take their block sizes (mr, nr) as
    arguments but are only called with constants; TK_QL_INLINE makes sure each
    call is inlined, so it becomes a fully unrolled, register-blocked microkernel
    (left to itself GCC clones them for one constant and keeps loops over the other). */

@@ -80,10 +80,7 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
    broadcast puts x[k..k+3] beside every row, and vpmaddwd leaves per row two
    int32 partial sums (k0+k1, k2+k3), added by vphaddd once per tile. Exact for
    every int8 input (no vpmaddubsw, see the int8 section). 2 accumulator
-   registers per batch row: 6 rows of batch per step use 12 of the 16 ymm
-   registers, the widened weights 2 and the broadcast 1; each weight load and
-   widening then serves 6 x 32 MACs. */
-#define TK_QL_MR 6
+   registers per batch row. */
 typedef int16_t tk_qx;
 typedef struct tk_q8w {
   __m256i r0123, r4567;
@@ -158,9 +155,6 @@ static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx)
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
                               _mm_set1_ps(base[idx[1]]), 1);
 }
-/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16):
-   8 x 8 = 64 floats, a whole n = 64 row of C in one pass. */
-#define TK_SPMM_ACC 8
 /* ---- attention ---- */
 #include <simde/x86/f16c.h>
 /* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
@@ -177,6 +171,7 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
                    _mm256_cvtps_ph(v, SIMDE_MM_FROUND_TO_NEAREST_INT | SIMDE_MM_FROUND_NO_EXC));
 }
 
+#define TK_NATIVE_VF_HSUM4
 /* The horizontal sums of four vectors: pairwise adds within each 128-bit half
    (vhaddps) leave the four partial sums of each half in order; one add of
    the halves finishes them. */
@@ -193,5 +188,7 @@ static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
   _mm_storeu_si128((__m128i *)(void *)p,
                    _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1)));
 }
+
+#include "simd/generic.h"
 
 #endif
