@@ -328,7 +328,7 @@ static void tkb_context(void) {
            built, avail);
   gb_add_context("tinykern_variants", val);
   /* Every ISA name in tk_isa order: bench/summarize.py and attention_table.py read it. */
-  gb_add_context("tinykern_isas", TK_ISA_LIST(TK_ISA_LIST_NAME_STR) + 1);
+  gb_add_context("tinykern_isas", &TK_ISA_LIST(TK_ISA_LIST_NAME_STR)[1]); /* past the first space */
 #ifdef TK_HAVE_CBLAS
   gb_add_context("cblas", openblas_get_config());
 #endif
