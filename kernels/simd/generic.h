@@ -7,6 +7,33 @@
    defines TK_NATIVE_<OP> and its own version before including this file; no
    header tests another header's include guard. */
 
+/* ---- qlinear: the GEMV/GEMM step of qlinear/qlinear_body.h ---- */
+#ifndef TK_NATIVE_QL_STEP
+/* One step multiplies one k-group (4 consecutive k) of TK_QL_STEP_TILES
+   packed tiles (8 rows each, TK_QL_TILE_BYTES apart) by the 4 activations of
+   one batch row; tk_qlacc_store writes the 8 * TK_QL_STEP_TILES int32 sums.
+   The kernel keeps its copy of the activations as tk_qlx, converted once from
+   int8 by tk_qlx_from_s8, which may add TK_QL_XBIAS to every activation (the
+   u8 operand of VNNI): the sums then hold TK_QL_XBIAS * (the row's weight
+   sum) too, which the body subtracts with the tile's wsum. Generic: the
+   qlinear k-group step of the vector header, one tile, no bias. */
+#define TK_QL_STEP_TILES 1
+#define TK_QL_XBIAS 0
+typedef tk_qx tk_qlx;
+typedef tk_q8w tk_qlw;
+typedef tk_q8acc tk_qlacc;
+static inline tk_qlx tk_qlx_from_s8(int8_t x) { return (tk_qlx)x; }
+static inline tk_qlw tk_qlw_load(const int8_t *q, size_t tile_bytes) {
+  (void)tile_bytes;
+  return tk_q8w_load(q);
+}
+static inline tk_qlacc tk_qlacc_zero(void) { return tk_q8acc_zero(); }
+static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
+  return tk_q8acc_madd(a, w, x);
+}
+static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { tk_q8acc_store(out, a); }
+#endif
+
 /* ---- attention ---- */
 #ifndef TK_NATIVE_VF_HSUM4
 /* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
