@@ -17,7 +17,7 @@
 
 #define TK_W TK_VF_WIDTH
 
-/* Blocked groups: TK_VF_WIDTH divides 4 or 4 divides it (1, 4 or 8), so a step
+/* Blocked groups: TK_VF_WIDTH divides 4 or 4 divides it (1, 4, 8 or 16), so a step
    of TK_BLK_STEP flat values (4 per column) is TK_BLK_NV whole vectors and
    TK_BLK_STEP / 4 whole columns. */
 #define TK_BLK_STEP (TK_W > 4 ? TK_W : 4)
@@ -201,14 +201,14 @@ TK_ALWAYS_INLINE void TK_FN(spmm_row)(const float *v, const void *idx, size_t le
 }
 
 /* One blocked group: 4 rows of C over u shared columns; each load of B's row
-   feeds 4 rows (4 broadcast weights), TK_SPMM_ACC / 4 vectors per row per pass.
+   feeds 4 rows (4 broadcast weights), TK_SPMM_BLOCK_ACC / 4 vectors per row per pass.
    Returns whether some result may be NaN: the stored results are summed
    into one vector on the way out (a NaN lane makes its sum NaN; opposite
    infinities can make a false alarm, which costs only the scan), so the
    check costs one add per result vector, not a pass over C. */
 TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t u,
                                         const float *b, size_t n, float *c, bool wide) {
-  enum { K = TK_SPMM_ACC / 4 };
+  enum { K = TK_SPMM_BLOCK_ACC / 4 };
   tk_vf check = tk_vf_zero();
   size_t i = 0;
   for (; i + K * TK_W <= n; i += K * TK_W) {
