@@ -93,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < cols * n; i++) x[i] = (float)((int)(i * 2654435761u % 17) - 8) / 4.0f;
   static const float bad[3] = {INFINITY, -INFINITY, NAN};
   for (size_t k = 0; k < n_bad; k++) x[bad_at[k]] = bad[bad_kind[k]];
-  unsigned char *xb = malloc(cols * n * sizeof *x + off), *yb = malloc(rows * n * sizeof *y + off + 4);
+  unsigned char *xb = malloc(cols * n * sizeof *x + off);
+  unsigned char *yb = malloc(rows * n * sizeof *y + off + sizeof(float));
   if (!xb || !yb) abort();
   for (size_t r = 0; r < rows; r++)
     for (int32_t i = rp[r]; i < rp[r + 1]; i++)
@@ -105,7 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const float guard = 12345.0f;
   memcpy(xb + off, x, cols * n * sizeof *x);
   memcpy(yb + off + rows * n * sizeof *y, &guard, sizeof guard);
-  if (tk_spmm(a, (const float *)(void *)(xb + off), n, (float *)(void *)(yb + off)) != TK_OK) abort();
+  const float *xs = (const float *)(void *)(xb + off);
+  float *ys = (float *)(void *)(yb + off);
+  if (tk_spmm(a, xs, n, ys) != TK_OK) abort();
   memcpy(y, yb + off, rows * n * sizeof *y);
   for (size_t i = 0; i < rows * n; i++)
     if (!row_ok(y[i], ref[i], mag[i])) abort();
@@ -120,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       mag[r] += fabs(p);
     }
   memcpy(xb + off, x, cols * sizeof *x);
-  if (tk_spmv(a, (const float *)(void *)(xb + off), (float *)(void *)(yb + off)) != TK_OK) abort();
+  if (tk_spmv(a, xs, ys) != TK_OK) abort();
   memcpy(y, yb + off, rows * sizeof *y);
   for (size_t r = 0; r < rows; r++)
     if (!row_ok(y[r], ref[r], mag[r])) abort();

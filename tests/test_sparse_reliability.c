@@ -21,8 +21,8 @@ typedef struct csr_arrays {
 } csr_arrays;
 
 static csr_arrays csr_of_dense(const float *w, size_t rows, size_t cols) {
-  csr_arrays m = {rows, cols, calloc(rows + 1, sizeof(int32_t)), malloc(rows * cols * sizeof(int32_t)),
-                  malloc(rows * cols * sizeof(float))};
+  csr_arrays m = {rows, cols, calloc(rows + 1, sizeof(int32_t)),
+                  malloc(rows * cols * sizeof(int32_t)), malloc(rows * cols * sizeof(float))};
   assert_non_null(m.row_ptr);
   assert_non_null(m.col_idx);
   assert_non_null(m.val);
@@ -273,8 +273,9 @@ static void every_array_argument_at_any_byte_offset(void **state) {
   tk_rng rng = {99};
   for (size_t r = 0; r < R; r++)
     for (size_t c = 0; c < C; c++)
-      w[r * C + c] = r < 4 ? tk_rng_f32(&rng, 0.5f, 1.0f)
-                           : (r == 6 || tk_rng_next(&rng) % 3 ? 0.0f : tk_rng_f32(&rng, -1.0f, 1.0f));
+      w[r * C + c] = r < 4                                  ? tk_rng_f32(&rng, 0.5f, 1.0f)
+                     : r == 6 || tk_rng_next(&rng) % 3 ? 0.0f
+                                                       : tk_rng_f32(&rng, -1.0f, 1.0f);
   csr_arrays m = csr_of_dense(w, R, C);
   size_t nnz = (size_t)m.row_ptr[R];
   float x[C], b[C * N];

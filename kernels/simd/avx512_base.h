@@ -130,8 +130,9 @@ static inline __m256 tk_vf8_gather_u16(const float *base, const uint16_t *idx) {
                         tk_ld_f32(base + ((hi >> 32) & 0xffff)), tk_ld_f32(base + (hi >> 48)));
 }
 static inline __m256 tk_vf8_gather_u32(const float *base, const uint32_t *idx) {
-  return _mm256_setr_ps(tk_ld_f32(base + idx[0]), tk_ld_f32(base + idx[1]), tk_ld_f32(base + idx[2]),
-                        tk_ld_f32(base + idx[3]), tk_ld_f32(base + idx[4]), tk_ld_f32(base + idx[5]),
+  return _mm256_setr_ps(tk_ld_f32(base + idx[0]), tk_ld_f32(base + idx[1]),
+                        tk_ld_f32(base + idx[2]), tk_ld_f32(base + idx[3]),
+                        tk_ld_f32(base + idx[4]), tk_ld_f32(base + idx[5]),
                         tk_ld_f32(base + idx[6]), tk_ld_f32(base + idx[7]));
 }
 static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {

@@ -73,10 +73,18 @@ static inline tk_vf tk_vf_load_s32(const int32_t *p) { return (float)p[0]; }
    sparse/sparse_kernels.h). One lane here: both read base[idx[0]]. base is
    the caller's x or B, at any address: the element goes through memcpy
    (unaligned.h), in every header. */
-static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) { return tk_ld_f32(base + idx[0]); }
-static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) { return tk_ld_f32(base + idx[0]); }
-static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) { return tk_ld_f32(base + idx[0]); }
-static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return tk_ld_f32(base + idx[0]); }
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
 /* ---- attention ---- */
 #include <simde/simde-f16.h>
 /* t = n + TK_EXP2_MAGIC for an integer n in [-127, 0] (set by the add that

@@ -176,7 +176,8 @@ static tk_status pack(const source *s, size_t rows, size_t cols, size_t maxlen, 
       size_t u = merge4(er, len, NULL, false, NULL);
       /* Repeated columns (dist < sum) or explicit zeros keep the group split:
          in a block a stored 0 must mean "absent" (tk_csr_group). */
-      gr->blocked = dist == sum && !zero && dist * BLOCK_FILL_DEN >= BLOCK_FILL_NUM * TK_CSR_GROUP * u;
+      gr->blocked = dist == sum && !zero &&
+                    dist * BLOCK_FILL_DEN >= BLOCK_FILL_NUM * TK_CSR_GROUP * u;
       if (gr->blocked) {
         gr->len[0] = u;
         n_idx += u;

@@ -150,7 +150,8 @@ TK_ALWAYS_INLINE void TK_FN(spmv_all)(const struct tk_csr *a, const float *x, fl
     if (nr > TK_CSR_GROUP) nr = TK_CSR_GROUP;
     size_t off = 0;
     for (size_t r = 0; r < nr; r++) {
-      tk_st_f32(yg + r, TK_FN(spmv_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], x, wide));
+      float yr = TK_FN(spmv_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], x, wide);
+      tk_st_f32(yg + r, yr);
       off += gr->len[r];
     }
   }
