@@ -203,14 +203,15 @@ TK_ALWAYS_INLINE void TK_FN(spmm_row)(const float *v, const void *idx, size_t le
 
 /* One blocked group: 4 rows of C over u shared columns; each load of B's row
    feeds 4 rows (4 broadcast weights), TK_SPMM_BLOCK_ACC / 4 vectors per row per pass.
-   Returns whether some result may be NaN: the stored results are summed
-   into one vector on the way out (a NaN lane makes its sum NaN; opposite
-   infinities can make a false alarm, which costs only the scan), so the
-   check costs one add per result vector, not a pass over C. */
+   Returns whether some result may be NaN: each pass's results are summed
+   (a NaN lane makes the sum NaN; opposite infinities can make a false alarm,
+   which costs only the scan), a few adds per pass over the group's columns
+   instead of a pass over C; the flag lives in an integer register, so the
+   vector registers stay the accumulators'. */
 TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t u,
                                         const float *b, size_t n, float *c, bool wide) {
   enum { K = TK_SPMM_BLOCK_ACC / 4 };
-  tk_vf check = tk_vf_zero();
+  bool maybe_nan = false;
   size_t i = 0;
   for (; i + K * TK_W <= n; i += K * TK_W) {
     tk_vf acc[4][K];
@@ -225,12 +226,14 @@ TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t 
         for (int k = 0; k < K; k++) acc[r][k] = tk_vf_fmadd(w, bv[k], acc[r][k]);
       }
     }
+    tk_vf sum = tk_vf_zero();
     for (int r = 0; r < 4; r++) {
       for (int k = 0; k < K; k++) {
         tk_vf_store(c + (size_t)r * n + i + k * TK_W, acc[r][k]);
-        check = tk_vf_add(check, acc[r][k]);
+        sum = tk_vf_add(sum, acc[r][k]);
       }
     }
+    maybe_nan |= isnan(tk_vf_hsum(sum));
   }
   for (; i + TK_W <= n; i += TK_W) {
     tk_vf acc[4] = {tk_vf_zero(), tk_vf_zero(), tk_vf_zero(), tk_vf_zero()};
@@ -238,12 +241,9 @@ TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t 
       tk_vf bv = tk_vf_load(b + TK_FN(col)(idx, j, wide) * n + i);
       for (int r = 0; r < 4; r++) acc[r] = tk_vf_fmadd(tk_vf_set1(v[4 * j + (size_t)r]), bv, acc[r]);
     }
-    for (int r = 0; r < 4; r++) {
-      tk_vf_store(c + (size_t)r * n + i, acc[r]);
-      check = tk_vf_add(check, acc[r]);
-    }
+    for (int r = 0; r < 4; r++) tk_vf_store(c + (size_t)r * n + i, acc[r]);
+    maybe_nan |= isnan(tk_vf_hsum(tk_vf_add(tk_vf_add(acc[0], acc[1]), tk_vf_add(acc[2], acc[3]))));
   }
-  float tail = 0.0f;
   if (i < n) {
     size_t t = n - i; /* < TK_W */
     float acc[4][TK_W] = {{0}};
@@ -252,14 +252,16 @@ TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t 
       for (int r = 0; r < 4; r++)
         for (size_t k = 0; k < t; k++) acc[r][k] += v[4 * j + (size_t)r] * tk_ld_f32(br + k);
     }
+    float sum = 0.0f;
     for (int r = 0; r < 4; r++) {
       for (size_t k = 0; k < t; k++) {
         tk_st_f32(c + (size_t)r * n + i + k, acc[r][k]);
-        tail += acc[r][k];
+        sum += acc[r][k];
       }
     }
+    maybe_nan |= isnan(sum);
   }
-  return isnan(tk_vf_hsum(check) + tail);
+  return maybe_nan;
 }
 
 TK_ALWAYS_INLINE void TK_FN(spmm_all)(const struct tk_csr *a, const float *b, size_t n,
