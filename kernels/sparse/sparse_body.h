@@ -45,7 +45,10 @@ TK_ALWAYS_INLINE tk_vf TK_FN(gather_by4)(const float *x, const void *idx, size_t
 /* ---- SpMV ---- */
 
 /* One split row: four accumulators hide the latency of the gather and of the
-   multiply-add chain; whole vectors first, then the last < TK_W entries one by one. */
+   multiply-add chain; whole vectors first, then the last < TK_W entries in
+   four independent sums (one running sum chains up to 15 dependent
+   multiply-adds at 16 lanes: avx512 SpMV 4096x4096 at 98% took 0.107-0.118
+   ms with it, 0.100-0.110 with four; Zen 4, busy VM). */
 TK_ALWAYS_INLINE float TK_FN(spmv_row)(const float *v, const void *idx, size_t len,
                                        const float *x, bool wide) {
   tk_vf acc0 = tk_vf_zero(), acc1 = tk_vf_zero(), acc2 = tk_vf_zero(), acc3 = tk_vf_zero();
@@ -61,8 +64,15 @@ TK_ALWAYS_INLINE float TK_FN(spmv_row)(const float *v, const void *idx, size_t l
   for (; j + TK_W <= len; j += TK_W)
     acc0 = tk_vf_fmadd(tk_vf_load(v + j), TK_FN(gather)(x, idx, j, wide), acc0);
   float s = tk_vf_hsum(tk_vf_add(tk_vf_add(acc0, acc1), tk_vf_add(acc2, acc3)));
-  for (; j < len; j++) s += v[j] * tk_ld_f32(x + TK_FN(col)(idx, j, wide));
-  return s;
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  for (; j + 4 <= len; j += 4) {
+    s0 += v[j] * tk_ld_f32(x + TK_FN(col)(idx, j, wide));
+    s1 += v[j + 1] * tk_ld_f32(x + TK_FN(col)(idx, j + 1, wide));
+    s2 += v[j + 2] * tk_ld_f32(x + TK_FN(col)(idx, j + 2, wide));
+    s3 += v[j + 3] * tk_ld_f32(x + TK_FN(col)(idx, j + 3, wide));
+  }
+  for (; j < len; j++) s0 += v[j] * tk_ld_f32(x + TK_FN(col)(idx, j, wide));
+  return s + ((s0 + s1) + (s2 + s3));
 }
 
 /* One blocked group of 4 rows over u shared columns: flat value p = 4 j + r
