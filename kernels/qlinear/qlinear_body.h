@@ -48,21 +48,25 @@ static inline void TK_FN(ql_head_load)(tk_ql_head *h, const unsigned char *tile,
 /* The fp32 epilogue of one step and batch row: the correction in int32 (the
    sums wrap like the accumulator lanes and come out exact, see the vector
    header), then one multiply and one add per output; only the nvalid real
-   rows are written. */
+   rows are written, straight from the registers when they are all real (a
+   memcpy of a variable length is a library call: it cost the avx512vnni GEMM
+   64x1024x1024 about a tenth of its time). */
 static inline void TK_FN(ql_store)(int32_t *a, const tk_ql_head *h, float xs, float *y,
                                    size_t nvalid) {
   float t[TK_QL_STEP_ROWS];
   if (TK_QL_XBIAS)
     for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) a[i] = (int32_t)((uint32_t)a[i] - h->corr[i]);
   const tk_vf s = tk_vf_set1(xs), big = tk_vf_set1(FLT_MAX);
+  const bool whole = nvalid == TK_QL_STEP_ROWS;
   for (size_t i = 0; i < TK_QL_STEP_ROWS; i += TK_VF_WIDTH) {
     /* The two scales' product can overflow where acc * product does not
        matter: with acc == 0 an infinite product would give 0 * inf = NaN.
        Saturated at FLT_MAX it gives 0, and +-inf only when |y| > FLT_MAX anyway. */
     tk_vf rs = tk_vf_min(tk_vf_mul(tk_vf_load(h->scale + i), s), big);
-    tk_vf_store(t + i, tk_vf_add(tk_vf_mul(tk_vf_load_s32(a + i), rs), tk_vf_load(h->bias + i)));
+    tk_vf_store((whole ? y : t) + i,
+                tk_vf_add(tk_vf_mul(tk_vf_load_s32(a + i), rs), tk_vf_load(h->bias + i)));
   }
-  memcpy(y, t, nvalid * sizeof(float));
+  if (!whole) memcpy(y, t, nvalid * sizeof(float));
 }
 
 /* One step's tiles (from `tile`, tb bytes apart) against mr batch rows of
@@ -149,9 +153,12 @@ void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *x
    loads TK_LF_MR activation vectors and TK_LF_NR weight vectors per step for
    TK_LF_MR * TK_LF_NR fused multiply-adds, and reduces each accumulator once at
    the end. No packing is needed (the layer is stateless); 3 x 4 uses 12
-   accumulators + 3 activations + 1 weight = 16 registers on x86. */
+   accumulators + 3 activations + 1 weight = 16 registers on x86. A variant
+   file with more registers may set its own. */
+#ifndef TK_LF_MR
 #define TK_LF_MR 3
 #define TK_LF_NR 4
+#endif
 /* k is cut into blocks of TK_LF_KC floats (a multiple of every vector width) so
    that one microkernel's TK_LF_NR weight slices (8 KiB) stay in L1 while it
    runs over a block of TK_LF_MB batch rows (their slices, 128 KiB, in L2). */
