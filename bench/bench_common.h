@@ -57,8 +57,11 @@ void tkb_fill_f32(float *p, size_t n, uint64_t seed, float lo, float hi);
 typedef enum tkb_level { TKB_L1, TKB_L2, TKB_L3, TKB_DRAM, TKB_LEVEL_COUNT } tkb_level;
 typedef struct tkb_roofline {
   tk_isa read_isa;                        /* best available ISA: its loop measured the bandwidths */
-  size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM) */
-  size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level */
+  size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM); L3: at least the
+                                             largest cache any source reports */
+  size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level; DRAM: the
+                                             cold-set size (report/cold_set.h), which a working
+                                             set meant to come from DRAM should reach too */
   double read_bps[TKB_LEVEL_COUNT];       /* read bandwidth, bytes per second */
   int read_streams[TKB_LEVEL_COUNT];      /* parts read side by side that reached it (1, 2, 4) */
   double s8_ops[TK_ISA_COUNT];  /* int8 kernel sequence, register-only: 2 ops per MAC; 0 if unavailable */
