@@ -193,6 +193,11 @@ TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
 /* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
+/* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
+   e's threads. Bit-identical to the plain calls for any e; no scratch. */
+TK_API tk_status tk_spmv_ex(const tk_exec *e, const tk_csr *a, const float *x, float *y);
+TK_API tk_status tk_spmm_ex(const tk_exec *e, const tk_csr *a, const float *b, size_t n,
+                            float *c);
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
 /* ---- attention: KV cache and incremental (decode) attention ---- */
 typedef enum tk_dtype { TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8 } tk_dtype;
