@@ -122,14 +122,16 @@ TK_API tk_status tk_qlinear_create(const float *w, size_t out_features, size_t i
 /* x [batch][in] -> y [batch][out]. Each x row is quantized at run time (the
    tk_quantize_s8 rule; non-finite x: TK_ERR_ARG); the product is int8 x int8 ->
    int32; one fp32 multiply (and bias add) per output. Correct whichever ISA is
-   active when it runs. */
+   active when it runs. y may overlap x (every row is quantized before y is
+   written). Allocates its scratch: tk_qlinear_forward_ex takes a workspace. */
 TK_API tk_status tk_qlinear_forward(const tk_qlinear *l, const float *x, size_t batch, float *y);
 /* Memory the layer holds (about a quarter of the fp32 weights). */
 TK_API size_t tk_qlinear_bytes(const tk_qlinear *l);
 /* NULL-safe. */
 TK_API void tk_qlinear_destroy(tk_qlinear *l);
 /* The fp32 baseline, same shapes and dispatch: y [batch][out] = x W^T + bias
-   (bias may be NULL). Inputs are not scanned: non-finite values propagate. */
+   (bias may be NULL). Inputs are not scanned: non-finite values propagate.
+   y must not overlap x, w or bias (TK_ERR_ARG). */
 TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
                                const float *bias, const float *x, size_t batch, float *y);
 /* From int8 weights a runtime already holds: wq [out][in] in [-127, 127]
@@ -189,9 +191,10 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]. */
+/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
-/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
+/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing
+   written; C must not overlap B (TK_ERR_ARG). */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
 /* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
    e's threads. Bit-identical to the plain calls for any e; no scratch. */

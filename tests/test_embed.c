@@ -295,6 +295,45 @@ static void qlinear_create_rows_matches_concatenated(void **state) {
   free(w), free(bias), free(x);
 }
 
+/* Functions that read an input while writing an overlapping output refuse it;
+   qlinear_forward quantizes first, so in place works. */
+static void overlapping_outputs_rejected_or_handled(void **state) {
+  (void)state;
+  tk_rng r = {0xe6};
+  const size_t n = 16;
+  float *buf = random_floats(&r, 4 * n * n, -1, 1), *w = random_floats(&r, n * n, -1, 1);
+  float *x = buf, *keep = malloc(4 * n * n * sizeof(float));
+  assert_non_null(keep);
+  memcpy(keep, buf, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x + n + 3), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(x, n, n, NULL, buf + 2 * n * n, 1, x + 5), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, n, n, x, buf + n * n, 1, x), TK_ERR_ARG);
+  assert_memory_equal(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x + 2 * n), TK_OK); /* adjacent: fine */
+
+  tk_csr *a;
+  assert_int_equal(tk_csr_from_dense(w, n, n, 0.5f, &a), TK_OK);
+  memcpy(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_spmv(a, x, x), TK_ERR_ARG);
+  assert_int_equal(tk_spmv(a, x, x + n - 1), TK_ERR_ARG);
+  assert_int_equal(tk_spmm(a, x, 3, x + 3 * n - 1), TK_ERR_ARG);
+  assert_memory_equal(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_spmv(a, x, x + n), TK_OK);
+  tk_csr_destroy(a);
+
+  /* qlinear in place: the same as into another array. */
+  tk_qlinear *l;
+  float want[32];
+  assert_int_equal(tk_qlinear_create(w, n, n, NULL, &l), TK_OK);
+  memcpy(buf, keep, 2 * n * sizeof(float));
+  assert_int_equal(tk_qlinear_forward(l, buf, 2, want), TK_OK);
+  assert_int_equal(tk_qlinear_forward(l, buf, 2, buf), TK_OK);
+  assert_memory_equal(buf, want, sizeof want);
+  tk_qlinear_destroy(l);
+  free(buf), free(w), free(keep);
+}
+
 static void pool_lifecycle_and_bad_input(void **state) {
   (void)state;
   tk_pool *p = NULL;
@@ -326,6 +365,7 @@ int main(void) {
       cmocka_unit_test(linear_f32_parts_match_plain),
       cmocka_unit_test(qlinear_create_s8_matches_create_of_dequantized),
       cmocka_unit_test(qlinear_create_rows_matches_concatenated),
+      cmocka_unit_test(overlapping_outputs_rejected_or_handled),
       cmocka_unit_test(pool_lifecycle_and_bad_input),
   };
   return cmocka_run_group_tests_name("embed", tests, setup_execs, teardown_execs);

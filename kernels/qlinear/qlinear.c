@@ -326,10 +326,17 @@ tk_status tk_linear_f32_ex_with(const tk_kernels *k, const tk_exec *e, const flo
                                 const float *x, size_t batch, float *y) {
   if (!w || out_features == 0 || in_features == 0 || (batch && (!x || !y))) return TK_ERR_ARG;
   size_t n;
-  if (tk_mul_overflows(out_features, in_features, &n) || tk_mul_overflows(batch, in_features, &n) ||
-      tk_mul_overflows(batch, out_features, &n))
+  if (tk_mul_overflows(out_features, in_features, &n) || n > SIZE_MAX / sizeof(float) ||
+      tk_mul_overflows(batch, in_features, &n) || n > SIZE_MAX / sizeof(float) ||
+      tk_mul_overflows(batch, out_features, &n) || n > SIZE_MAX / sizeof(float))
     return TK_ERR_OVERFLOW;
   if (batch == 0) return TK_OK;
+  /* The kernels read x, w and bias while they write y: no overlap. */
+  const size_t yb = batch * out_features * sizeof(float);
+  if (tk_overlaps(y, yb, x, batch * in_features * sizeof(float)) ||
+      tk_overlaps(y, yb, w, out_features * in_features * sizeof(float)) ||
+      (bias && tk_overlaps(y, yb, bias, out_features * sizeof(float))))
+    return TK_ERR_ARG;
   size_t parts = tk_exec_parts(e);
   const size_t units = batch > 1 ? batch : (out_features + 15) / 16;
   if (parts > units) parts = units;

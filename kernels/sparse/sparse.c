@@ -416,6 +416,8 @@ static void sp_run(const tk_kernels *k, const tk_exec *e, const tk_csr *a, const
 tk_status tk_spmv_ex_with(const tk_kernels *k, const tk_exec *e, const tk_csr *a, const float *x,
                           float *y) {
   if (!a || !x || !y) return TK_ERR_ARG;
+  /* The kernels read x while they write y: no overlap. */
+  if (tk_overlaps(y, a->rows * sizeof(float), x, a->cols * sizeof(float))) return TK_ERR_ARG;
   sp_run(k, e, a, x, 0, y);
   return TK_OK;
 }
@@ -429,6 +431,7 @@ tk_status tk_spmm_ex_with(const tk_kernels *k, const tk_exec *e, const tk_csr *a
   if (tk_mul_overflows(a->cols, n, &nb) || nb > SIZE_MAX / sizeof(float) ||
       tk_mul_overflows(a->rows, n, &nc) || nc > SIZE_MAX / sizeof(float))
     return TK_ERR_OVERFLOW;
+  if (tk_overlaps(c, nc * sizeof(float), b, nb * sizeof(float))) return TK_ERR_ARG;
   sp_run(k, e, a, b, n, c);
   return TK_OK;
 }
