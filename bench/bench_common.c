@@ -318,6 +318,50 @@ static void tkb_register_rooflines(void) {
   }
 }
 
+/* ---- threads ---- */
+
+#include <unistd.h>
+#if TKB_HAVE_PTHREADPOOL
+#include <pthreadpool.h>
+
+size_t tkb_max_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+}
+
+const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
+
+/* The host path's parallel-for: the bench plays a runtime with its own pool. */
+static void tkb_host_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  pthreadpool_parallelize_1d((pthreadpool_t)host, task, ctx, n, 0);
+}
+
+/* One pool per thread count and path, made at first use and kept. */
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  static tk_pool *pools[64];
+  static pthreadpool_t hosts[64];
+  if (threads < 1 || threads > 64) threads = 1;
+  if (path == TKB_POOL) {
+    if (!pools[threads - 1] && tk_pool_create(threads, &pools[threads - 1]) != TK_OK) {
+      fprintf(stderr, "tkb_exec: tk_pool_create(%zu) failed\n", threads);
+      exit(1);
+    }
+    return tk_pool_exec(pools[threads - 1]);
+  }
+  if (!hosts[threads - 1] && !(hosts[threads - 1] = pthreadpool_create(threads))) {
+    fprintf(stderr, "tkb_exec: pthreadpool_create(%zu) failed\n", threads);
+    exit(1);
+  }
+  return (tk_exec){.parallel_for = tkb_host_for, .host = hosts[threads - 1], .n_threads = threads};
+}
+#else /* built without pthreadpool: no thread rows */
+size_t tkb_max_threads(void) { return 0; }
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  (void)path, (void)threads;
+  return (tk_exec){0};
+}
+#endif
+
 /* ---- main ---- */
 
 static void tkb_context(void) {

@@ -87,6 +87,17 @@ void tkb_counters(gb_state *st, tkb_peak peak, double ops_per_iter, double bytes
 void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_iter,
                       double bytes_per_iter, size_t working_set);
 
+/* ---- threads ---- */
+/* Thread-scaling rows run the _ex calls with 1 .. nproc threads, through the
+   built-in pool ("pool") and through a host parallel-for that drives the
+   bench's own pthreadpool_t through tk_exec ("host": the path a runtime with
+   its own threads takes). They time wall clock (gb_use_real_time): CPU time
+   would count one thread. tkb_exec returns the exec of a row: threads = n. */
+typedef enum tkb_path { TKB_POOL, TKB_HOST } tkb_path;
+tk_exec tkb_exec(tkb_path path, size_t threads);
+size_t tkb_max_threads(void); /* online CPUs; 0 when built without pthreadpool (no thread rows) */
+const char *tkb_path_name(tkb_path path);
+
 /* ---- main ---- */
 /* Registers the roofline rows ("roofline/read/<level>/<isa>", "roofline/s8_mac/<isa>",
    "roofline/f32_fma/<isa>"; filter them out with --benchmark_filter=-roofline),
