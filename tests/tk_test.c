@@ -65,8 +65,22 @@ static int restore_isa(void **state) {
   return tk_isa_select(restore_to) == TK_OK ? 0 : -1;
 }
 
+/* The ISAs in the order of their rows in TK_ISA_LIST. */
+#define TK_TEST_ISA_ROW(ID, ...) TK_ISA_##ID,
+static const tk_isa list_order[] = {TK_ISA_LIST(TK_TEST_ISA_ROW)};
+enum { N_ISAS = sizeof list_order / sizeof list_order[0] };
+
+/* "test/isa (kind)", allocated. */
+static char *variant_name(const char *test, tk_isa isa) {
+  const char *fmt = "%s/%s (%s)";
+  int len = snprintf(NULL, 0, fmt, test, tk_isa_name(isa), tk_test_kind(isa));
+  char *name = len < 0 ? NULL : malloc((size_t)len + 1);
+  if (!name) abort();
+  snprintf(name, (size_t)len + 1, fmt, test, tk_isa_name(isa), tk_test_kind(isa));
+  return name;
+}
+
 int tk_test_run(const char *group, const tk_test_case *cases, size_t n_cases) {
-  enum { N_ISAS = TK_ISA_COUNT };
   size_t total = 0;
   for (size_t i = 0; i < n_cases; i++) total += cases[i].variant ? N_ISAS : 1;
   struct CMUnitTest *tests = calloc(total, sizeof *tests);
@@ -79,15 +93,10 @@ int tk_test_run(const char *group, const tk_test_case *cases, size_t n_cases) {
       tests[t++] = (struct CMUnitTest){cases[i].name, cases[i].plain, NULL, restore_isa, NULL};
       continue;
     }
-    for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
-      int len = snprintf(NULL, 0, "%s/%s (%s)", cases[i].name, tk_isa_name(isa), tk_test_kind(isa));
-      names[t] = malloc((size_t)len + 1);
-      if (!names[t]) abort();
-      snprintf(names[t], (size_t)len + 1, "%s/%s (%s)", cases[i].name, tk_isa_name(isa),
-               tk_test_kind(isa));
-      states[t] = (variant_case){cases[i].variant, isa};
+    for (size_t v = 0; v < N_ISAS; v++, t++) {
+      names[t] = variant_name(cases[i].name, list_order[v]);
+      states[t] = (variant_case){cases[i].variant, list_order[v]};
       tests[t] = (struct CMUnitTest){names[t], run_variant, NULL, restore_isa, &states[t]};
-      t++;
     }
   }
   const char *filter = getenv("TK_TEST_FILTER");

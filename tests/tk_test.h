@@ -78,11 +78,6 @@ int tk_test_run(const char *group, const tk_test_case *cases, size_t n_cases);
    restored when the case ends, whether it passed, failed or skipped. */
 void tk_test_use_isa(tk_isa isa);
 
-/* Transitional, removed once every suite runs one case per variant. */
-#define TK_FOR_EACH_VARIANT(isa_var)                                     \
-  for (tk_isa isa_var = TK_ISA_SCALAR; isa_var < TK_ISA_COUNT;           \
-       isa_var = (tk_isa)(isa_var + 1))
-
 /* Captures what the library writes to stderr (fd 2) from now until
    tk_test_stderr_end(), which returns it (static buffer). */
 void tk_test_stderr_begin(void);
