@@ -64,7 +64,8 @@ static const size_t Ns[] = {1, 3, 8, 17, 64, 1000};
 static const size_t Bs[] = {1, 2, 5, 64, 67};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static shape shapes[400];
+enum { MAX_SHAPES = 400 };
+static shape shapes[MAX_SHAPES];
 static size_t n_shapes;
 
 /* The small K against every (batch, N) pair; the large K against a few pairs
@@ -123,33 +124,53 @@ static void check_qlinear_output(const char *who, tk_isa isa, shape s, bool has_
     }
 }
 
-/* Inputs, layer and reference per shape (the same in every variant's case). */
-static void qlinear_matches_quantized_reference(tk_isa isa) {
+/* The inputs, layers and references of the shapes, built once by the first
+   variant's case and read by the others (kept until exit): every variant runs
+   on the same inputs, and the plain int64 reference and the inputs cost more
+   than the kernels they check, 8 times over under qemu. */
+typedef struct ql_case {
+  bool has_bias;
+  float *x, *bias;
+  tk_qlinear *l;
+  ref_q ref; /* sums and scales (wq, xq freed) */
+} ql_case;
+static ql_case ql_cases[MAX_SHAPES];
+static bool ql_cases_ready;
+
+static void prepare_ql_cases(void) {
+  if (ql_cases_ready) return;
   build_shapes();
   tk_rng r = {0x5eed};
   for (size_t si = 0; si < n_shapes; si++) {
     shape s = shapes[si];
-    bool has_bias = si % 2 == 0;
+    ql_case *c = &ql_cases[si];
+    c->has_bias = si % 2 == 0;
     float *w = malloc(s.out * s.in * sizeof(float));
-    float *x = malloc(s.batch * s.in * sizeof(float));
-    float *bias = malloc(s.out * sizeof(float));
-    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-    assert_true(w && x && bias && y);
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->bias = malloc(s.out * sizeof(float));
+    assert_true(w && c->x && c->bias);
     fill_case(&r, w, s.out, s.in);
-    fill_case(&r, x, s.batch, s.in);
-    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
-    tk_qlinear *l = NULL;
-    assert_int_equal(tk_qlinear_create(w, s.out, s.in, has_bias ? bias : NULL, &l), TK_OK);
-    ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) c->bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, c->has_bias ? c->bias : NULL, &c->l), TK_OK);
+    c->ref = ref_qlinear(w, s.out, s.in, c->x, s.batch);
+    free(c->ref.wq), free(c->ref.xq), free(w);
+    c->ref.wq = c->ref.xq = NULL;
+  }
+  ql_cases_ready = true;
+}
+
+static void qlinear_matches_quantized_reference(tk_isa isa) {
+  prepare_ql_cases();
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    const ql_case *c = &ql_cases[si];
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
     for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, s.batch, y), TK_OK);
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), c->l, c->x, s.batch, y), TK_OK);
     assert_true(y[s.batch * s.out] == -77.0f); /* nothing past the output */
-    check_qlinear_output("qlinear_s8", isa, s, has_bias, bias, &ref, y);
-    ref_free(&ref);
-    tk_qlinear_destroy(l);
-    free(w);
-    free(x);
-    free(bias);
+    check_qlinear_output("qlinear_s8", isa, s, c->has_bias, c->bias, &c->ref, y);
     free(y);
   }
 }
@@ -421,52 +442,69 @@ static void qlinear_nonfinite_x_returns_status_and_writes_nothing(tk_isa isa) {
 
 /* ---- linear_f32 ---- */
 
-/* Inputs and the double reference per shape (the same in every variant's case). */
-static void linear_f32_matches_reference(tk_isa isa) {
+/* The inputs and double references of the shapes, built once as for qlinear. */
+typedef struct lf_case {
+  bool has_bias;
+  float *w, *x, *bias;
+  double *want, *tol;
+} lf_case;
+static lf_case lf_cases[MAX_SHAPES];
+static bool lf_cases_ready;
+
+static void prepare_lf_cases(void) {
+  if (lf_cases_ready) return;
   build_shapes();
   tk_rng r = {0xf32};
   for (size_t si = 0; si < n_shapes; si++) {
     shape s = shapes[si];
-    bool has_bias = si % 2 == 1;
-    float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
-    float *bias = malloc(s.out * sizeof(float));
-    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-    double *want = malloc(s.batch * s.out * sizeof(double)), *tol = malloc(s.batch * s.out * sizeof(double));
-    assert_true(w && x && bias && y && want && tol);
-    fill_case(&r, w, s.out, s.in);
-    fill_case(&r, x, s.batch, s.in);
-    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    lf_case *c = &lf_cases[si];
+    c->has_bias = si % 2 == 1;
+    c->w = malloc(s.out * s.in * sizeof(float));
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->bias = malloc(s.out * sizeof(float));
+    c->want = malloc(s.batch * s.out * sizeof(double));
+    c->tol = malloc(s.batch * s.out * sizeof(double));
+    assert_true(c->w && c->x && c->bias && c->want && c->tol);
+    fill_case(&r, c->w, s.out, s.in);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) c->bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
     for (size_t b = 0; b < s.batch; b++)
       for (size_t o = 0; o < s.out; o++) {
-        double sum = has_bias ? bias[o] : 0.0, mag = fabs(sum);
+        double sum = c->has_bias ? c->bias[o] : 0.0, mag = fabs(sum);
         for (size_t i = 0; i < s.in; i++) {
-          double p = (double)w[o * s.in + i] * (double)x[b * s.in + i];
+          double p = (double)c->w[o * s.in + i] * (double)c->x[b * s.in + i];
           sum += p;
           mag += fabs(p);
         }
-        want[b * s.out + o] = sum;
-        tol[b * s.out + o] = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
+        c->want[b * s.out + o] = sum;
+        c->tol[b * s.out + o] = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
       }
+  }
+  lf_cases_ready = true;
+}
+
+static void linear_f32_matches_reference(tk_isa isa) {
+  prepare_lf_cases();
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    const lf_case *c = &lf_cases[si];
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
     for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-    assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, s.out, s.in,
-                                        has_bias ? bias : NULL, x, s.batch, y),
+    assert_int_equal(tk_linear_f32_with(tk_test_table(isa), c->w, s.out, s.in,
+                                        c->has_bias ? c->bias : NULL, c->x, s.batch, y),
                      TK_OK);
     assert_true(y[s.batch * s.out] == -77.0f);
     for (size_t i = 0; i < s.batch * s.out; i++) {
-      if (!(fabs(y[i] - want[i]) <= tol[i])) {
+      if (!(fabs(y[i] - c->want[i]) <= c->tol[i])) {
         print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
                     "%.9g, want %.9g\n",
-                    tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias,
-                    i / s.out, i % s.out, (double)y[i], want[i]);
+                    tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, c->has_bias,
+                    i / s.out, i % s.out, (double)y[i], c->want[i]);
         fail();
       }
     }
-    free(w);
-    free(x);
-    free(bias);
     free(y);
-    free(want);
-    free(tol);
   }
 }
 

@@ -2,23 +2,37 @@
 #ifndef TK_TEST_H
 #define TK_TEST_H
 
-/* How to write a per-variant test. A test that checks a kernel of every ISA
-   is written for one ISA, `static void name(tk_isa isa)`, and listed as
+/* How to write a per-variant test. A test that checks a kernel of every ISA is
+   written for one ISA, `static void name(tk_isa isa)`, and listed as
    TK_VARIANT_TEST(name) in the suite's tk_test_case array; tk_test_run() makes
    it one cmocka case per row of TK_ISA_LIST, named "name/<isa> (native)" or
    "name/<isa> (emulated)", so each variant passes, fails or is skipped on its
    own line. The body reaches the variant through tk_test_table(isa) (native
    where this CPU runs it, else SIMDe-emulated: every ISA has one), builds its
-   inputs from a fixed seed (every variant sees the same data; no state
-   survives from one case to the next) and names the kernel, tk_isa_name(isa),
-   tk_test_kind(isa) and the shape in every failure message. A test of the
-   public API under each ISA starts with tk_test_use_isa(isa): it skips the
-   case, with the reason printed, where this CPU cannot run isa natively, and
-   the runner restores the previously active ISA when the case ends, also
-   after a failure. Tests that do not depend on the variant stay plain cmocka
-   functions, listed as TK_TEST(name). TK_TEST_FILTER=<pattern> in the
-   environment runs only the matching cases ('*' and '?' wildcards; e.g.
-   TK_TEST_FILTER='*avx2 (*' build/tests/test_int8). */
+   inputs from a fixed seed, so every variant sees the same data and a case
+   runs alone (inputs and references too slow to rebuild in each case may be
+   built once and then only read, as in test_qlinear.c), and names the kernel,
+   tk_isa_name(isa), tk_test_kind(isa) and the shape in every failure message.
+   A test of the public API under each ISA starts with tk_test_use_isa(isa): it
+   skips the case, with the reason printed, where this CPU cannot run isa
+   natively, and the runner restores the previously active ISA when the case
+   ends, also after a failure. Tests that do not depend on the variant stay
+   plain cmocka functions, listed as TK_TEST(name). TK_TEST_FILTER=<pattern> in
+   the environment runs only the matching cases ('*' and '?' wildcards; e.g.
+   TK_TEST_FILTER='*avx2 (*' build/tests/test_int8). In short:
+
+     static void dot_s8_matches_reference(tk_isa isa) {
+       ... tk_test_table(isa)->dot_s8(a, b, n) against the reference ...
+     }
+     static void public_dot_s8(tk_isa isa) {
+       tk_test_use_isa(isa);
+       ... tk_dot_s8(a, b, n, &out) ...
+     }
+     int main(void) {
+       const tk_test_case tests[] = {TK_VARIANT_TEST(dot_s8_matches_reference),
+                                     TK_VARIANT_TEST(public_dot_s8), TK_TEST(bad_input)};
+       return TK_RUN_TESTS("int8", tests);
+     } */
 
 #include <setjmp.h>
 #include <stdarg.h>
