@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "qlinear/qlinear_kernels.h"
+#include "sparse/sparse_kernels.h"
 #include "tk_test.h"
 
 /* A host parallel-for that runs the parts on fresh threads, one per part,
@@ -52,10 +53,10 @@ static tk_pool *pools[4];
 static tk_exec execs[10];
 static size_t n_execs;
 
-static int setup_execs(void **state) {
-  (void)state;
+/* Made at the first use and kept for the process (the pools' threads too). */
+static void setup_execs(void) {
+  if (n_execs) return;
   const size_t sizes[4] = {1, 2, 3, 9};
-  n_execs = 0;
   for (size_t i = 0; i < 4; i++)
     if (tk_pool_create(sizes[i], &pools[i]) == TK_OK) execs[n_execs++] = tk_pool_exec(pools[i]);
   const size_t parts[3] = {2, 5, 64};
@@ -63,13 +64,6 @@ static int setup_execs(void **state) {
     execs[n_execs++] = (tk_exec){.parallel_for = host_threads_for, .n_threads = parts[i]};
     execs[n_execs++] = (tk_exec){.parallel_for = host_backwards_for, .n_threads = parts[i]};
   }
-  return 0;
-}
-
-static int teardown_execs(void **state) {
-  (void)state;
-  for (size_t i = 0; i < 4; i++) tk_pool_destroy(pools[i]);
-  return 0;
 }
 
 static const size_t shapes[][3] = {
@@ -78,10 +72,12 @@ static const size_t shapes[][3] = {
     {3, 33, 17}, {5, 16, 128}, {64, 70, 96}, {130, 40, 300},
 };
 
-static void qlinear_parts_bit_identical_to_plain_under_every_isa(void **state) {
-  (void)state;
+/* Every variant's table (native or emulated), every exec, with and without a
+   caller workspace of exactly the size asked for: the same bits as one part. */
+static void qlinear_parts_bit_identical_to_one_part(tk_isa isa) {
+  setup_execs();
+  const tk_kernels *k = tk_test_table(isa);
   tk_rng r = {0xe1};
-  const tk_isa before = tk_isa_active();
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const size_t batch = shapes[s][0], out = shapes[s][1], in = shapes[s][2];
     float *w = random_floats(&r, out * in, -1, 1), *bias = random_floats(&r, out, -1, 1);
@@ -91,34 +87,30 @@ static void qlinear_parts_bit_identical_to_plain_under_every_isa(void **state) {
     assert_non_null(got);
     tk_qlinear *l;
     assert_int_equal(tk_qlinear_create(w, out, in, bias, &l), TK_OK);
-    for (int i = 0; i < TK_ISA_COUNT; i++) {
-      if (!tk_isa_available((tk_isa)i)) continue;
-      assert_int_equal(tk_isa_select((tk_isa)i), TK_OK);
-      assert_int_equal(tk_qlinear_forward(l, x, batch, want), TK_OK);
-      for (size_t e = 0; e < n_execs; e++) {
+    assert_int_equal(tk_qlinear_forward_with(k, l, x, batch, want), TK_OK);
+    for (size_t e = 0; e < n_execs; e++) {
+      for (int ws = 0; ws < 2; ws++) {
+        tk_exec ex = execs[e];
+        if (ws) {
+          ex.workspace_bytes = tk_qlinear_workspace_bytes(l, batch, &ex);
+          assert_true(ex.workspace_bytes > 0);
+          ex.workspace = malloc(ex.workspace_bytes);
+          assert_non_null(ex.workspace);
+        }
         memset(got, 0xff, batch * out * sizeof(float));
-        assert_int_equal(tk_qlinear_forward_ex(&execs[e], l, x, batch, got), TK_OK);
+        assert_int_equal(tk_qlinear_forward_ex_with(k, &ex, l, x, batch, got), TK_OK);
         if (memcmp(got, want, batch * out * sizeof(float))) {
-          print_error("qlinear_forward_ex %s batch=%zu out=%zu in=%zu exec %zu (%zu parts): differs\n",
-                      tk_isa_name((tk_isa)i), batch, out, in, e, execs[e].n_threads);
+          print_error("qlinear_forward_ex %s (%s) batch=%zu out=%zu in=%zu exec %zu (%zu parts, %s workspace): differs\n",
+                      tk_isa_name(isa), tk_test_kind(isa), batch, out, in, e, ex.n_threads,
+                      ws ? "caller" : "own");
           fail();
         }
-        /* The same through a caller workspace of exactly the size asked for. */
-        tk_exec with_ws = execs[e];
-        with_ws.workspace_bytes = tk_qlinear_workspace_bytes(l, batch, &with_ws);
-        assert_true(with_ws.workspace_bytes > 0);
-        with_ws.workspace = malloc(with_ws.workspace_bytes);
-        assert_non_null(with_ws.workspace);
-        memset(got, 0xff, batch * out * sizeof(float));
-        assert_int_equal(tk_qlinear_forward_ex(&with_ws, l, x, batch, got), TK_OK);
-        assert_memory_equal(got, want, batch * out * sizeof(float));
-        free(with_ws.workspace);
+        free(ex.workspace);
       }
     }
     tk_qlinear_destroy(l);
     free(w), free(bias), free(x), free(want), free(got);
   }
-  assert_int_equal(tk_isa_select(before), TK_OK);
 }
 
 static void qlinear_ex_bad_input_writes_nothing(void **state) {
@@ -156,10 +148,10 @@ static void qlinear_ex_bad_input_writes_nothing(void **state) {
   free(w), free(x), free(ws);
 }
 
-static void linear_f32_parts_match_plain(void **state) {
-  (void)state;
+static void linear_f32_parts_match_one_part(tk_isa isa) {
+  setup_execs();
+  const tk_kernels *k = tk_test_table(isa);
   tk_rng r = {0xe3};
-  const tk_isa before = tk_isa_active();
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const size_t batch = shapes[s][0], out = shapes[s][1], in = shapes[s][2];
     float *w = random_floats(&r, out * in, -1, 1), *bias = random_floats(&r, out, -1, 1);
@@ -167,30 +159,67 @@ static void linear_f32_parts_match_plain(void **state) {
     float *want = malloc(batch * out * sizeof(float)), *got = malloc(batch * out * sizeof(float));
     assert_non_null(want);
     assert_non_null(got);
-    for (int i = 0; i < TK_ISA_COUNT; i++) {
-      if (!tk_isa_available((tk_isa)i)) continue;
-      assert_int_equal(tk_isa_select((tk_isa)i), TK_OK);
-      assert_int_equal(tk_linear_f32(w, out, in, bias, x, batch, want), TK_OK);
-      for (size_t e = 0; e < n_execs; e++) {
-        memset(got, 0xff, batch * out * sizeof(float));
-        assert_int_equal(tk_linear_f32_ex(&execs[e], w, out, in, bias, x, batch, got), TK_OK);
-        for (size_t k = 0; k < batch * out; k++) {
-          /* Sums of `in` products of |x| <= 3, |w| <= 1 in another order. */
-          const float tol = 1e-6f * 3.0f * (float)in + 1e-6f;
-          if (fabsf(got[k] - want[k]) > tol) {
-            print_error("linear_f32_ex %s batch=%zu out=%zu in=%zu exec %zu: [%zu] %g vs %g\n",
-                        tk_isa_name((tk_isa)i), batch, out, in, e, k, (double)got[k],
-                        (double)want[k]);
-            fail();
-          }
+    assert_int_equal(tk_linear_f32_with(k, w, out, in, bias, x, batch, want), TK_OK);
+    for (size_t e = 0; e < n_execs; e++) {
+      memset(got, 0xff, batch * out * sizeof(float));
+      assert_int_equal(tk_linear_f32_ex_with(k, &execs[e], w, out, in, bias, x, batch, got), TK_OK);
+      for (size_t i = 0; i < batch * out; i++) {
+        /* Sums of `in` products of |x| <= 3, |w| <= 1 in another order. */
+        const float tol = 1e-6f * 3.0f * (float)in + 1e-6f;
+        if (fabsf(got[i] - want[i]) > tol) {
+          print_error("linear_f32_ex %s (%s) batch=%zu out=%zu in=%zu exec %zu: [%zu] %g vs %g\n",
+                      tk_isa_name(isa), tk_test_kind(isa), batch, out, in, e, i, (double)got[i],
+                      (double)want[i]);
+          fail();
         }
-        /* Batch 1 splits outputs: each output is the same dot product. */
-        if (batch == 1) assert_memory_equal(got, want, out * sizeof(float));
       }
+      /* Batch 1 splits outputs: each output is the same dot product. */
+      if (batch == 1) assert_memory_equal(got, want, out * sizeof(float));
     }
     free(w), free(bias), free(x), free(want), free(got);
   }
-  assert_int_equal(tk_isa_select(before), TK_OK);
+}
+
+/* SpMV and SpMM in parts: the same bits as one part, for matrices with empty,
+   dense and unevenly filled rows (the parts cut at equal nonzeros). */
+static void sparse_parts_bit_identical_to_one_part(tk_isa isa) {
+  setup_execs();
+  const tk_kernels *k = tk_test_table(isa);
+  tk_rng r = {0xe7};
+  const size_t sizes[][3] = {{1, 1, 1}, {3, 5, 2}, {37, 41, 3}, {130, 70, 17}, {256, 300, 64}};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    const size_t rows = sizes[s][0], cols = sizes[s][1], n = sizes[s][2];
+    float *w = random_floats(&r, rows * cols, -1, 1), *x = random_floats(&r, cols * n, -1, 1);
+    /* Rows of every density: row i keeps about i % 11 / 10 of its entries. */
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < cols; j++)
+        if ((tk_rng_next(&r) % 10) >= i % 11) w[i * cols + j] = 0.0f;
+    float *want = malloc(rows * n * sizeof(float)), *got = malloc(rows * n * sizeof(float));
+    assert_non_null(want);
+    assert_non_null(got);
+    tk_csr *a;
+    assert_int_equal(tk_csr_from_dense(w, rows, cols, 0.0f, &a), TK_OK);
+    for (int mm = 0; mm < 2; mm++) {
+      if (mm)
+        assert_int_equal(tk_spmm_ex_with(k, NULL, a, x, n, want), TK_OK);
+      else
+        assert_int_equal(tk_spmv_ex_with(k, NULL, a, x, want), TK_OK);
+      for (size_t e = 0; e < n_execs; e++) {
+        memset(got, 0xff, rows * n * sizeof(float));
+        if (mm)
+          assert_int_equal(tk_spmm_ex_with(k, &execs[e], a, x, n, got), TK_OK);
+        else
+          assert_int_equal(tk_spmv_ex_with(k, &execs[e], a, x, got), TK_OK);
+        if (memcmp(got, want, (mm ? rows * n : rows) * sizeof(float))) {
+          print_error("%s_ex %s (%s) %zux%zu n=%zu exec %zu: differs\n", mm ? "spmm" : "spmv",
+                      tk_isa_name(isa), tk_test_kind(isa), rows, cols, n, e);
+          fail();
+        }
+      }
+    }
+    tk_csr_destroy(a);
+    free(w), free(x), free(want), free(got);
+  }
 }
 
 /* Rows quantized by the tk_quantize_s8 rule, imported, give the layer that
@@ -359,14 +388,17 @@ static void pool_lifecycle_and_bad_input(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(qlinear_parts_bit_identical_to_plain_under_every_isa),
-      cmocka_unit_test(qlinear_ex_bad_input_writes_nothing),
-      cmocka_unit_test(linear_f32_parts_match_plain),
-      cmocka_unit_test(qlinear_create_s8_matches_create_of_dequantized),
-      cmocka_unit_test(qlinear_create_rows_matches_concatenated),
-      cmocka_unit_test(overlapping_outputs_rejected_or_handled),
-      cmocka_unit_test(pool_lifecycle_and_bad_input),
+  const tk_test_case tests[] = {
+      TK_VARIANT_TEST(qlinear_parts_bit_identical_to_one_part),
+      TK_TEST(qlinear_ex_bad_input_writes_nothing),
+      TK_VARIANT_TEST(linear_f32_parts_match_one_part),
+      TK_VARIANT_TEST(sparse_parts_bit_identical_to_one_part),
+      TK_TEST(qlinear_create_s8_matches_create_of_dequantized),
+      TK_TEST(qlinear_create_rows_matches_concatenated),
+      TK_TEST(overlapping_outputs_rejected_or_handled),
+      TK_TEST(pool_lifecycle_and_bad_input),
   };
-  return cmocka_run_group_tests_name("embed", tests, setup_execs, teardown_execs);
+  const int rc = TK_RUN_TESTS("embed", tests);
+  for (size_t i = 0; i < 4; i++) tk_pool_destroy(pools[i]);
+  return rc;
 }
