@@ -3,9 +3,9 @@
 #include "tk_guard.h"
 #include "tk_test.h"
 
-/* Tail lengths up to two vector widths of the widest ISA (AVX2: 32 int8 per
-   step, two steps per loop turn; 8 floats per vector) and a little beyond. */
-enum { MAX_S8 = 2 * 2 * 64 + 3, MAX_F32 = 2 * 2 * 16 + 3 }; /* past two unrolled zmm steps */
+/* Tail lengths up to two vector widths of the widest ISA (AVX-512: 64 int8
+   per step, two steps per loop turn; 16 floats per vector) and a little beyond. */
+enum { MAX_S8 = 2 * 2 * 64 + 3, MAX_F32 = 2 * 2 * 16 + 3 };
 
 static const tk_guard_side sides[2] = {TK_GUARD_END, TK_GUARD_START};
 
