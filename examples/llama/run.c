@@ -173,25 +173,39 @@ static void print_piece(const runtime *rt, int32_t prev, int32_t id) {
   fflush(stdout);
 }
 
+/* A moment on two clocks: the wall clock (what the user waits) and this
+   thread's CPU time (what the code costs: on a shared machine the thread is
+   often descheduled, and only the CPU time is comparable between runs). */
+typedef struct stamp {
+  double wall, cpu;
+} stamp;
+
+static stamp stamp_now(void) { return (stamp){llama_now(), llama_cpu_now()}; }
+
+static stamp stamp_since(stamp t0) {
+  stamp t = stamp_now();
+  return (stamp){t.wall - t0.wall, t.cpu - t0.cpu};
+}
+
 typedef struct run_stats {
-  double ttft_s;     /* prompt in -> first token out: encode, prefill, sample */
-  double prefill_s;  /* the prefill forward */
-  double decode_s;   /* every decode step: forward + sample */
-  size_t decoded;    /* decode steps */
+  stamp ttft;     /* prompt in -> first token out: encode, prefill, sample */
+  stamp prefill;  /* the prefill forward */
+  stamp decode;   /* every decode step: forward + sample */
+  size_t decoded; /* decode steps */
 } run_stats;
 
 /* One generation from an empty context: prefill, then decode. */
 static bool generate(runtime *rt, const options *o, bool print, run_stats *st, llama_err *err) {
   llama_session_reset(&rt->session);
   llama_sampler_seed(&rt->sampler, o->seed);
-  double t0 = llama_now();
+  stamp t0 = stamp_now();
   if (!build_prompt(rt, o, err)) return false;
-  double t1 = llama_now();
+  stamp t1 = stamp_now();
   if (!llama_forward(&rt->model, &rt->session, rt->prompt, rt->n_prompt, rt->logits, err)) return false;
-  double t2 = llama_now();
+  st->prefill = stamp_since(t1);
   int32_t next = llama_sample(&rt->sampler, rt->logits);
-  double t3 = llama_now();
-  *st = (run_stats){.ttft_s = t3 - t0, .prefill_s = t2 - t1};
+  st->ttft = stamp_since(t0);
+  stamp t3 = stamp_now();
   if (print)
     for (size_t i = 1; i < rt->n_prompt; i++) print_piece(rt, rt->prompt[i - 1], rt->prompt[i]);
   rt->n_output = 0;
@@ -205,7 +219,7 @@ static bool generate(runtime *rt, const options *o, bool print, run_stats *st, l
     next = llama_sample(&rt->sampler, rt->logits);
     st->decoded++;
   }
-  st->decode_s = llama_now() - t3;
+  st->decode = stamp_since(t3);
   if (print) printf("\n");
   return true;
 }
@@ -228,9 +242,10 @@ static spread spread_of(double *v, size_t n) {
   return (spread){median, v[0], v[n - 1]};
 }
 
-/* This thread's DRAM read bandwidth in GB/s: the best of three passes of a
-   streaming sum over 1 GiB (far beyond any cache), 4 independent sums so the
-   adds never limit the loads. 0 when the memory is not there. */
+/* This thread's DRAM read bandwidth in GB/s of CPU time (as bench/'s
+   roofline): the best of three passes of a streaming sum over 1 GiB, far
+   beyond any cache, with 4 independent sums so the adds never limit the
+   loads. 0 when the memory is not there. */
 static double read_bandwidth(void) {
   size_t n = ((size_t)1 << 30) / sizeof(uint64_t);
   uint64_t *a = malloc(n * sizeof *a);
@@ -240,14 +255,14 @@ static double read_bandwidth(void) {
   volatile uint64_t sink = 0; /* keeps the sums alive */
   for (int pass = 0; pass < 3; pass++) {
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    double t0 = llama_now();
+    double t0 = llama_cpu_now();
     for (size_t i = 0; i < n; i += 4) {
       s0 += a[i];
       s1 += a[i + 1];
       s2 += a[i + 2];
       s3 += a[i + 3];
     }
-    double t = llama_now() - t0;
+    double t = llama_cpu_now() - t0;
     sink += s0 + s1 + s2 + s3;
     best = fmax(best, (double)(n * sizeof *a) / t * 1e-9);
   }
@@ -274,8 +289,12 @@ static void cpu_name(char *out, size_t size) {
   snprintf(out, size, "%s, family %s model %s", name, family, model);
 }
 
+enum { WALL, CPU, CLOCKS };
+static const char *const CLOCK_NAMES[CLOCKS] = {"wall", "cpu"};
+
 typedef struct results {
-  spread ttft_ms, prefill_tps, decode_tps;
+  spread ttft_ms[CLOCKS], prefill_tps[CLOCKS], decode_tps[CLOCKS];
+  double decode_cpu_share; /* CPU time / wall time while decoding (median run) */
   double load_s;
   size_t weight_bytes;  /* weights one decode step reads */
   size_t cache_bytes, buffer_bytes, peak_rss;
@@ -288,29 +307,44 @@ static size_t peak_rss_bytes(void) {
   return getrusage(RUSAGE_SELF, &ru) == 0 ? (size_t)ru.ru_maxrss * 1024 : 0; /* Linux: KiB */
 }
 
+static double seconds(stamp s, int clock) { return clock == WALL ? s.wall : s.cpu; }
+
 /* Runs o->repeat generations (the first one printed in text mode). */
 static bool measure(runtime *rt, const options *o, results *r, llama_err *err) {
-  double *v = malloc(3 * o->repeat * sizeof *v);
-  if (!v) return llama_fail(err, "out of memory");
-  double *ttft = v, *prefill = v + o->repeat, *decode = v + 2 * o->repeat;
+  size_t n = o->repeat;
+  run_stats *runs = calloc(n, sizeof *runs);
+  double *v = malloc(n * sizeof *v);
+  if (!runs || !v) {
+    free(runs);
+    free(v);
+    return llama_fail(err, "out of memory");
+  }
   bool ok = true;
-  for (size_t i = 0; ok && i < o->repeat; i++) {
-    run_stats st = {0};
-    ok = generate(rt, o, !o->json && i == 0, &st, err);
-    ttft[i] = 1e3 * st.ttft_s;
-    prefill[i] = (double)rt->n_prompt / st.prefill_s;
-    decode[i] = st.decoded ? (double)st.decoded / st.decode_s : 0.0;
+  for (size_t i = 0; ok && i < n; i++) ok = generate(rt, o, !o->json && i == 0, &runs[i], err);
+  for (int c = 0; ok && c < CLOCKS; c++) {
+    for (size_t i = 0; i < n; i++) v[i] = 1e3 * seconds(runs[i].ttft, c);
+    r->ttft_ms[c] = spread_of(v, n);
+    for (size_t i = 0; i < n; i++) v[i] = (double)rt->n_prompt / seconds(runs[i].prefill, c);
+    r->prefill_tps[c] = spread_of(v, n);
+    for (size_t i = 0; i < n; i++)
+      v[i] = runs[i].decoded ? (double)runs[i].decoded / seconds(runs[i].decode, c) : 0.0;
+    r->decode_tps[c] = spread_of(v, n);
   }
-  if (ok) {
-    r->ttft_ms = spread_of(ttft, o->repeat);
-    r->prefill_tps = spread_of(prefill, o->repeat);
-    r->decode_tps = spread_of(decode, o->repeat);
-  }
+  for (size_t i = 0; ok && i < n; i++) v[i] = runs[i].decode.cpu / runs[i].decode.wall;
+  if (ok) r->decode_cpu_share = spread_of(v, n).median;
+  free(runs);
   free(v);
   return ok;
 }
 
 static const char *weights_name(const options *o) { return o->f32_weights ? "f32" : "int8"; }
+
+/* One figure on both clocks: "per CPU second" for rates, "of CPU time" for times. */
+static void print_figure(FILE *f, const char *what, const char *unit, const char *cpu_label,
+                         const spread *s) {
+  fprintf(f, "%-20s %7.1f %s [%.1f .. %.1f] wall, %7.1f [%.1f .. %.1f] %s\n", what, s[WALL].median,
+          unit, s[WALL].min, s[WALL].max, s[CPU].median, s[CPU].min, s[CPU].max, cpu_label);
+}
 
 static void print_text(const runtime *rt, const options *o, const results *r) {
   const llama_config *c = &rt->model.cfg;
@@ -321,25 +355,32 @@ static void print_text(const runtime *rt, const options *o, const results *r) {
   fprintf(f, "cpu: %s; isa %s (best here %s); 1 thread\n", r->cpu, tk_isa_name(tk_isa_active()),
           tk_isa_name(tk_isa_best()));
   fprintf(f, "weights %s (%s), %.1f MB read per token; KV cache %s; loaded in %.2f s\n",
-          weights_name(o), o->f32_weights ? "tk_linear_f32" : "tk_qlinear", 1e-6 * (double)r->weight_bytes,
-          cache_name(o->cache), r->load_s);
+          weights_name(o), o->f32_weights ? "tk_linear_f32" : "tk_qlinear",
+          1e-6 * (double)r->weight_bytes, cache_name(o->cache), r->load_s);
   fprintf(f, "prompt %zu tokens, generated %zu; median of %zu run%s [min .. max]\n", rt->n_prompt,
           rt->n_output, o->repeat, o->repeat > 1 ? "s" : "");
-  fprintf(f, "prefill: %.1f tok/s [%.1f .. %.1f]\n", r->prefill_tps.median, r->prefill_tps.min, r->prefill_tps.max);
-  fprintf(f, "time to first token: %.1f ms [%.1f .. %.1f]\n", r->ttft_ms.median, r->ttft_ms.min, r->ttft_ms.max);
-  fprintf(f, "decode: %.1f tok/s [%.1f .. %.1f]\n", r->decode_tps.median, r->decode_tps.min, r->decode_tps.max);
+  print_figure(f, "prefill:", "tok/s", "per CPU second", r->prefill_tps);
+  print_figure(f, "time to first token:", "ms", "of CPU time", r->ttft_ms);
+  print_figure(f, "decode:", "tok/s", "per CPU second", r->decode_tps);
+  if (r->decode_cpu_share < 0.9)
+    fprintf(f, "(the decoding thread ran %.0f%% of the wall time: the machine is shared)\n",
+            100.0 * r->decode_cpu_share);
   fprintf(f, "memory: weights %.1f MB, KV caches %.1f MB, activations %.1f MB, peak RSS %.1f MB "
              "(with the mapped file's pages)\n", 1e-6 * (double)r->weight_bytes,
           1e-6 * (double)r->cache_bytes, 1e-6 * (double)r->buffer_bytes, 1e-6 * (double)r->peak_rss);
   if (r->bandwidth_gbs > 0.0) {
-    double used = r->decode_tps.median * (double)r->weight_bytes * 1e-9;
-    fprintf(f, "DRAM read bandwidth %.1f GB/s; decode reads weights at %.1f GB/s = %.0f%% of it\n",
-            r->bandwidth_gbs, used, 100.0 * used / r->bandwidth_gbs);
+    double used = r->decode_tps[CPU].median * (double)r->weight_bytes * 1e-9;
+    fprintf(f, "DRAM read bandwidth %.1f GB/s; decode reads weights at %.1f GB/s = %.0f%% of it "
+               "(per CPU second)\n", r->bandwidth_gbs, used, 100.0 * used / r->bandwidth_gbs);
   }
 }
 
-static void json_spread(const char *key, spread s) {
-  printf("  \"%s\": {\"median\": %.4g, \"min\": %.4g, \"max\": %.4g},\n", key, s.median, s.min, s.max);
+static void json_spread(const char *key, const spread *s) {
+  printf("  \"%s\": {", key);
+  for (int c = 0; c < CLOCKS; c++)
+    printf("%s\"%s\": {\"median\": %.4g, \"min\": %.4g, \"max\": %.4g}", c ? ", " : "",
+           CLOCK_NAMES[c], s[c].median, s[c].min, s[c].max);
+  printf("},\n");
 }
 
 /* Every figure for machines; strings are fixed names or the CPU's (escaped). */
@@ -360,6 +401,7 @@ static void print_json(const runtime *rt, const options *o, const results *r) {
   json_spread("prefill_tok_s", r->prefill_tps);
   json_spread("decode_tok_s", r->decode_tps);
   json_spread("ttft_ms", r->ttft_ms);
+  printf("  \"decode_cpu_share\": %.3f,\n", r->decode_cpu_share);
   printf("  \"weight_bytes_per_token\": %zu, \"kv_cache_bytes\": %zu, \"activation_bytes\": %zu, "
          "\"peak_rss_bytes\": %zu,\n", r->weight_bytes, r->cache_bytes, r->buffer_bytes, r->peak_rss);
   printf("  \"read_bandwidth_gbs\": %.4g,\n  \"tokens\": [", r->bandwidth_gbs);

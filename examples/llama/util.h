@@ -38,5 +38,7 @@ static inline bool llama_add(size_t a, size_t b, size_t *out) {
 
 /* Seconds on a monotonic clock. */
 double llama_now(void);
+/* Seconds of CPU time this thread has used. */
+double llama_cpu_now(void);
 
 #endif
