@@ -246,13 +246,14 @@ static spread spread_of(double *v, size_t n) {
    roofline): the best of three passes of a streaming sum over 1 GiB, far
    beyond any cache, with 4 independent sums so the adds never limit the
    loads. 0 when the memory is not there. */
+static volatile uint64_t bandwidth_sink; /* keeps the sums alive */
+
 static double read_bandwidth(void) {
   size_t n = ((size_t)1 << 30) / sizeof(uint64_t);
   uint64_t *a = malloc(n * sizeof *a);
   if (!a) return 0.0;
   for (size_t i = 0; i < n; i++) a[i] = i; /* touch every page before timing */
   double best = 0.0;
-  volatile uint64_t sink = 0; /* keeps the sums alive */
   for (int pass = 0; pass < 3; pass++) {
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     double t0 = llama_cpu_now();
@@ -263,7 +264,7 @@ static double read_bandwidth(void) {
       s3 += a[i + 3];
     }
     double t = llama_cpu_now() - t0;
-    sink += s0 + s1 + s2 + s3;
+    bandwidth_sink = s0 + s1 + s2 + s3;
     best = fmax(best, (double)(n * sizeof *a) / t * 1e-9);
   }
   free(a);
