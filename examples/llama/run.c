@@ -112,7 +112,8 @@ typedef struct runtime {
   size_t n_output;
 } runtime;
 
-/* The prompt's ids: BOS and the encoded text, repeated to --prompt-tokens. */
+/* The prompt's ids: BOS and the encoded text, the text's tokens repeated to
+   --prompt-tokens (one BOS: a BOS inside would start a new sequence). */
 static bool build_prompt(runtime *rt, const options *o, llama_err *err) {
   int32_t *ids;
   size_t n;
@@ -120,11 +121,11 @@ static bool build_prompt(runtime *rt, const options *o, llama_err *err) {
   size_t want = o->prompt_tokens ? o->prompt_tokens : n;
   free(rt->prompt);
   rt->prompt = malloc(want * sizeof *rt->prompt);
-  if (!rt->prompt) {
+  if (!rt->prompt || (want > n && n < 2)) {
     free(ids);
-    return llama_fail(err, "out of memory for %zu prompt tokens", want);
+    return llama_fail(err, "cannot make %zu prompt tokens", want);
   }
-  for (size_t i = 0; i < want; i++) rt->prompt[i] = ids[i % n];
+  for (size_t i = 0; i < want; i++) rt->prompt[i] = i < n ? ids[i] : ids[1 + (i - 1) % (n - 1)];
   rt->n_prompt = want;
   free(ids);
   return true;

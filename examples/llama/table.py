@@ -11,15 +11,19 @@ CACHES = ["f32", "f16", "s8"]
 
 def run(args, isa, extra):
     """One tinykern-llama run as a dict, or None when the ISA is not available here."""
+    steps = [] if "-n" in extra else ["-n", str(args.steps)]
     cmd = [args.llama, args.checkpoint, args.tokenizer, "--json", "-t", "0", "--isa", isa,
-           "-n", str(args.steps), "--repeat", str(args.repeat)] + extra
+           "--repeat", str(args.repeat)] + steps + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         if "not available" in p.stderr:
             return None
         sys.exit("failed: %s\n%s" % (" ".join(cmd), p.stderr))
     print("ran: " + " ".join(cmd[1:]), file=sys.stderr)
-    return json.loads(p.stdout)
+    r = json.loads(p.stdout)
+    if r["generated_tokens"] < int(cmd[cmd.index("-n") + 1]):
+        print("warning: stopped at BOS after %d tokens" % r["generated_tokens"], file=sys.stderr)
+    return r
 
 
 def cpu(r, key):
