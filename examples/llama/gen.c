@@ -21,7 +21,9 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
       shape_name = argv[++i];
     } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-      seed = strtoull(argv[++i], NULL, 10);
+      char *end;
+      seed = strtoull(argv[++i], &end, 10);
+      if (*end || end == argv[i]) return usage();
     } else if (argv[i][0] != '-' && n_paths < 2) {
       paths[n_paths++] = argv[i];
     } else {

@@ -72,7 +72,9 @@ size_t llama_session_buffer_bytes(const llama_session *s, const llama_config *c)
 
 /* Runs tokens [n] at positions s->pos .. s->pos + n - 1 as one step (n > 1:
    prefill, every matrix product with batch n and one tk_attend over n
-   queries; n == 1: decode) and writes the logits [vocab] of the last one. */
+   queries; n == 1: decode) and writes the logits [vocab] of the last one.
+   A failure (full context, bad id, an overflow to non-finite activations)
+   can leave some layers' caches a step ahead: reset the session. */
 bool llama_forward(const llama_model *m, llama_session *s, const int32_t *tokens, size_t n,
                    float *logits, llama_err *err);
 

@@ -47,6 +47,18 @@ static bool parse_size(const char *s, size_t *out) {
   return true;
 }
 
+static bool parse_float(const char *s, float *out) {
+  char *end;
+  *out = strtof(s, &end);
+  return end != s && !*end;
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  *out = strtoull(s, &end, 10);
+  return *s != '-' && end != s && !*end;
+}
+
 static bool parse_cache(const char *s, tk_dtype *out) {
   static const struct { const char *name; tk_dtype d; } names[] = {
       {"f32", TK_DTYPE_F32}, {"f16", TK_DTYPE_F16}, {"s8", TK_DTYPE_S8}};
@@ -66,9 +78,9 @@ static bool parse_valued(const char *opt, const char *val, options *o) {
   if (!strcmp(opt, "-p") || !strcmp(opt, "--prompt")) o->prompt = val;
   else if (!strcmp(opt, "-n") || !strcmp(opt, "--steps")) return parse_size(val, &o->steps) && o->steps > 0;
   else if (!strcmp(opt, "--prompt-tokens")) return parse_size(val, &o->prompt_tokens);
-  else if (!strcmp(opt, "-t") || !strcmp(opt, "--temperature")) o->temperature = strtof(val, NULL);
-  else if (!strcmp(opt, "--top-p")) o->top_p = strtof(val, NULL);
-  else if (!strcmp(opt, "-s") || !strcmp(opt, "--seed")) o->seed = strtoull(val, NULL, 10);
+  else if (!strcmp(opt, "-t") || !strcmp(opt, "--temperature")) return parse_float(val, &o->temperature);
+  else if (!strcmp(opt, "--top-p")) return parse_float(val, &o->top_p);
+  else if (!strcmp(opt, "-s") || !strcmp(opt, "--seed")) return parse_u64(val, &o->seed);
   else if (!strcmp(opt, "--cache")) return parse_cache(val, &o->cache);
   else if (!strcmp(opt, "--repeat")) return parse_size(val, &o->repeat) && o->repeat > 0;
   else if (!strcmp(opt, "--isa")) {
