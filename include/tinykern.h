@@ -106,7 +106,9 @@ TK_API tk_exec tk_pool_exec(tk_pool *p);
 /* Exact over the full int8 range including -128; n > TK_DOT_S8_MAX_N: TK_ERR_OVERFLOW. */
 TK_API tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out);
 /* Symmetric: scale = max|x| / 127 (1.0f when all zero);
-   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG. */
+   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG.
+   n == 0: TK_OK and nothing written, scale included. q may be (int8_t *)x
+   (in place); no other overlap. */
 TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale);
 /* x = q * scale. */
 TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);

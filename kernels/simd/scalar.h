@@ -11,8 +11,13 @@
 /* ---- fp32 vectors: TK_VF_WIDTH lanes ---- */
 #define TK_VF_WIDTH 1
 typedef float tk_vf;
-static inline tk_vf tk_vf_load(const float *p) { return *p; }
-static inline void tk_vf_store(float *p, tk_vf v) { *p = v; }
+/* Through memcpy: caller arrays may be at any address (a plain load, not a call). */
+static inline tk_vf tk_vf_load(const float *p) {
+  float v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void tk_vf_store(float *p, tk_vf v) { memcpy(p, &v, sizeof v); }
 static inline tk_vf tk_vf_set1(float x) { return x; }
 static inline tk_vf tk_vf_zero(void) { return 0.0f; }
 static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return a + b; }
