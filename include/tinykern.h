@@ -159,8 +159,9 @@ TK_API size_t tk_qlinear_in_features(const tk_qlinear *l);
    NULL: not read back), e.g. to save it; tk_qlinear_create_s8 of these gives
    the same layer. */
 TK_API tk_status tk_qlinear_export(const tk_qlinear *l, int8_t *wq, float *scale, float *bias);
-/* Scratch tk_qlinear_forward_ex needs for `batch` rows run with e (NULL: one
-   part): pass at least this in e->workspace, or let the call allocate. */
+/* Scratch tk_qlinear_forward_ex needs for any batch of up to `batch` rows run
+   with e (NULL: one part): pass at least this in e->workspace, or let the
+   call allocate. 0 for NULL, batch 0 or sizes that overflow. */
 TK_API size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e);
 /* tk_qlinear_forward in parts: batch rows split across e's threads (a GEMM),
    or tiles of output rows (batch 1, a GEMV). Bit-identical to the plain call

@@ -199,10 +199,14 @@ static tk_status ql_plan_for(const tk_qlinear *l, size_t batch, const tk_exec *e
   return TK_OK;
 }
 
+/* Enough for every batch up to `batch`: the plan grows with the batch from 2
+   on (more rows, and more parts up to the thread count), and a batch of 1,
+   cut into tile pairs instead, may want more parts than a small batch. */
 size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e) {
-  ql_plan p;
-  if (!l || !batch || ql_plan_for(l, batch, e, &p) != TK_OK) return 0;
-  return p.total;
+  ql_plan p, one;
+  if (!l || !batch || ql_plan_for(l, batch, e, &p) != TK_OK || ql_plan_for(l, 1, e, &one) != TK_OK)
+    return 0;
+  return p.total > one.total ? p.total : one.total;
 }
 
 typedef struct ql_job {
