@@ -15,7 +15,7 @@
 /* s8 storage keeps K and V in tiles of qlinear's packed layout (8 lanes x 4
    int8 per 32 bytes), so that the scores q.k and the sums w.v are int8 x int8
    -> int32 dot products on every ISA (q.k: the qlinear step tk_q8acc_madd;
-   w.v: tk_a8_dot_u; both in simd/<isa>.h):
+   w.v: tk_a16_dot; both in simd/<isa>.h):
    - K, per kv head: tiles of TK_ATT_S8_KT = 8 slots; a tile holds, for each
      4 dims d..d+3, 32 bytes: slot 0's 4 values, slot 1's, ... slot 7's.
    - V, per kv head: groups of TK_ATT_S8_VG = 4 slots; a group holds, for each
