@@ -13,27 +13,9 @@
 
 #include "tinykern.h"
 
-/* Positions scored per block, and query rows per pass: the scores of one
-   block (TK_ATT_ROWS x TK_ATT_BLOCK floats, 2 KiB) live on the stack. More
-   rows than TK_ATT_ROWS (long prefills, or more than 32 query heads per kv
-   head) take several passes over the positions. A block reads its K rows,
-   then its V rows: short blocks (8 KiB of K, then of V, in f32 at head_dim
-   128) switch streams often, which the hardware prefetchers keep up with
-   better than with 32 KiB phases (DRAM decode with one query head per kv
-   head: 27 GB/s at 16 positions, 24 at 64; no change when warm). */
-#define TK_ATT_BLOCK 16
-#define TK_ATT_ROWS 32
-/* s8 storage: slots per block (8 K tiles of 8, 16 V groups of 4: 8 KiB of
-   K, then of V, at head_dim 128). Each block ends with one conversion of the
-   int32 sums per row and 8 dims, which 16 V groups amortise (64 slots: 1.4x
-   faster than 32). A block starts at its first slot's tile, so it spans up
-   to TK_ATT_S8_BLOCK + 7 slots. */
-#define TK_ATT_S8_BLOCK 64
-/* Scores (and s8 weights) per row in the stack buffers: the widest block. */
-#define TK_ATT_PITCH (TK_ATT_S8_BLOCK + TK_ATT_S8_KT)
-/* 4-dim groups of one exact int32 partial sum of q.k: 127 * 127 * 4 * 32768
-   < 2^31. Longer rows add such partial sums in float. */
-#define TK_ATT_S8_KGROUPS 32768
+/* 4-dim groups of one exact int32 partial sum of q.k: 127 * 16383 * 4 * 256
+   < 2^31. Longer rows (past 1024 dims) add such partial sums in float. */
+#define TK_ATT_S8_KGROUPS 256
 #define TK_ATT_PV_CHUNK 8
 
 /* Cached rows are read in one of two orders. A tile of several query rows
@@ -235,26 +217,26 @@ TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, cons
 
 /* ---- s8 storage: int8 x int8 -> int32 on the packed tiles ---- */
 
-/* Scores of rt query rows (qx: their int8 values as tk_qx, scales qs)
-   against the 8 slots of K tile kt (scales ksc):
-   s[a * TK_ATT_PITCH + i] = q8_a . k8_i * qs[a] * ksc[i], the dot product
+/* Scores of rt query rows (their 15-bit integers q16, scales qs) against
+   the 8 slots of K tile kt (scales ksc):
+   s[a * TK_ATT_PITCH + i] = q16_a . k8_i * qs[a] * ksc[i], the dot product
    from exact int32 partial sums of TK_ATT_S8_KGROUPS groups added in float.
    pf: prefetch K ahead. */
-TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const tk_qx *qx, const float *qs, size_t stride,
+TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const int16_t *q16, const float *qs, size_t stride,
                                           const int8_t *kt, const float *ksc, bool pf, float *s) {
   const size_t kp = stride / 4;
   for (size_t g0 = 0; g0 < kp; g0 += TK_ATT_S8_KGROUPS) {
     const size_t g1 = kp - g0 < TK_ATT_S8_KGROUPS ? kp : g0 + TK_ATT_S8_KGROUPS;
-    tk_q8acc acc[4];
-    for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_zero();
+    tk_a16acc acc[4];
+    for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
     for (size_t g = g0; g < g1; g++) {
       if (pf) TK_FN(att_prefetch_line)(kt, g * 32, TK_DTYPE_S8);
-      const tk_q8w w = tk_q8w_load(kt + g * 32);
-      for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_madd(acc[a], w, qx + (size_t)a * stride + 4 * g);
+      for (int a = 0; a < rt; a++)
+        acc[a] = tk_a16_dot(acc[a], kt + g * 32, q16 + (size_t)a * stride + 4 * g);
     }
     for (int a = 0; a < rt; a++) {
       int32_t t[8];
-      tk_q8acc_store(t, acc[a]);
+      tk_a16acc_store(t, acc[a]);
       for (int c = 0; c < 8; c += TK_VF_WIDTH) {
         float *d = s + (size_t)a * TK_ATT_PITCH + c;
         const tk_vf x = tk_vf_load_s32(t + c);
@@ -271,17 +253,17 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const tk_qx *qx, const floa
 
 /* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
    leftover rows alone. Only the first row tile prefetches. */
-TK_ALWAYS_INLINE void TK_FN(att_s8_scores)(const tk_qx *qx, const float *qs, size_t r0, size_t r1,
+TK_ALWAYS_INLINE void TK_FN(att_s8_scores)(const int16_t *q16, const float *qs, size_t r0, size_t r1,
                                         const int8_t *kt, size_t nt, const float *ksc,
                                         size_t stride, float *s) {
   for (size_t ti = 0; ti < nt; ti++) {
     const int8_t *tile = kt + ti * TK_ATT_S8_KT * stride;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4)
-      TK_FN(att_s8_dot_tile)(4, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(4, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
     for (; r < r1; r++)
-      TK_FN(att_s8_dot_tile)(1, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(1, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
   }
 }
@@ -462,8 +444,7 @@ TK_ALWAYS_INLINE void TK_FN(att_pass_end)(const tk_att_job *job, const tk_att_pa
 
 /* f32 and f16 storage: blocks of TK_ATT_BLOCK positions, scores and sums in fp32. */
 TK_ALWAYS_INLINE void TK_FN(att_run_float)(const tk_att_job *job, tk_dtype dt) {
-  float s[TK_ATT_ROWS * TK_ATT_PITCH];
-  float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
+  tk_att_scratch *w = job->scratch;
   const size_t stride = job->stride;
   /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
      (zero), the rest of the stride is not. */
@@ -472,48 +453,45 @@ TK_ALWAYS_INLINE void TK_FN(att_run_float)(const tk_att_job *job, tk_dtype dt) {
   for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
     const float *q = job->q + r0 * stride;
     float *o = job->out + r0 * stride;
-    TK_FN(att_pass_begin)(job, r0, m, l, &ps);
+    TK_FN(att_pass_begin)(job, r0, w->m, w->l, &ps);
     while (TK_FN(att_next_block)(job, 1, TK_ATT_BLOCK, TK_VF_WIDTH, &ps)) {
-      TK_FN(att_scores)(q, ps.ra, ps.nr, job->k, ps.slot0, ps.nb, stride, dw, dt, s);
+      TK_FN(att_scores)(q, ps.ra, ps.nr, job->k, ps.slot0, ps.nb, stride, dw, dt, w->s);
       for (size_t r = ps.ra; r < ps.nr; r++)
-        TK_FN(att_softmax_row)(s + r * TK_ATT_PITCH, 0, TK_FN(att_row_lim)(job, &ps, r), ps.nbw,
-                               NULL, job->exp_mul, job->exp_bias, &m[r], &l[r], &alpha[r]);
-      TK_FN(att_accumulate)(o, ps.ra, ps.nr, alpha, s, job->v, ps.slot0, ps.nb, stride, dw, dt);
+        TK_FN(att_softmax_row)(w->s + r * TK_ATT_PITCH, 0, TK_FN(att_row_lim)(job, &ps, r),
+                               ps.nbw, NULL, job->exp_mul, job->exp_bias, &w->m[r], &w->l[r],
+                               &w->alpha[r]);
+      TK_FN(att_accumulate)(o, ps.ra, ps.nr, w->alpha, w->s, job->v, ps.slot0, ps.nb, stride, dw,
+                            dt);
     }
-    TK_FN(att_pass_end)(job, &ps, l);
+    TK_FN(att_pass_end)(job, &ps, w->l);
   }
 }
 
 /* s8 storage: blocks of whole K tiles (TK_ATT_S8_BLOCK slots), integer dot
    products, the weights carried as 14-bit integers with their V scales. */
 TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
-  float s[TK_ATT_ROWS * TK_ATT_PITCH];
-  float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
-  float wscale[TK_ATT_ROWS], wmul[TK_ATT_ROWS];
-  int16_t wq[TK_ATT_ROWS * TK_ATT_PITCH];
+  tk_att_scratch *w = job->scratch;
   const size_t stride = job->stride;
   const int8_t *k = (const int8_t *)job->k, *v = (const int8_t *)job->v;
-  tk_qx *qx = (tk_qx *)job->qx;
   tk_att_pass ps;
   for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
     float *o = job->out + r0 * stride;
-    TK_FN(att_pass_begin)(job, r0, m, l, &ps);
-    /* The kernel's copy of the pass's quantized rows (int16 on x86). */
-    for (size_t i = 0; i < ps.nr * stride; i++) qx[i] = (tk_qx)job->q8[r0 * stride + i];
+    TK_FN(att_pass_begin)(job, r0, w->m, w->l, &ps);
     while (TK_FN(att_next_block)(job, TK_ATT_S8_KT, TK_ATT_S8_BLOCK, TK_ATT_S8_KT, &ps)) {
-      TK_FN(att_s8_scores)(qx, job->q_scale + r0, ps.ra, ps.nr, k + ps.sb * stride,
-                           ps.nbw / TK_ATT_S8_KT, job->k_scale + ps.sb, stride, s);
+      TK_FN(att_s8_scores)(job->q16 + r0 * stride, job->q_scale + r0, ps.ra, ps.nr,
+                           k + ps.sb * stride, ps.nbw / TK_ATT_S8_KT, job->k_scale + ps.sb,
+                           stride, w->s);
       for (size_t r = ps.ra; r < ps.nr; r++) {
-        float *sr = s + r * TK_ATT_PITCH;
+        float *sr = w->s + r * TK_ATT_PITCH;
         TK_FN(att_softmax_row)(sr, ps.off, ps.off + TK_FN(att_row_lim)(job, &ps, r), ps.nbw,
-                               job->v_scale + ps.sb, job->exp_mul, job->exp_bias, &m[r], &l[r],
-                               &alpha[r]);
-        TK_FN(att_s8_weights)(sr, ps.nbw, wq + r * TK_ATT_PITCH, &wscale[r], &wmul[r]);
+                               job->v_scale + ps.sb, job->exp_mul, job->exp_bias, &w->m[r],
+                               &w->l[r], &w->alpha[r]);
+        TK_FN(att_s8_weights)(sr, ps.nbw, w->wq + r * TK_ATT_PITCH, &w->wscale[r], &w->wmul[r]);
       }
-      TK_FN(att_s8_accumulate)(o, ps.ra, ps.nr, alpha, wscale, wmul, wq, v + ps.sb * stride,
-                               ps.nbw / TK_ATT_S8_VG, stride);
+      TK_FN(att_s8_accumulate)(o, ps.ra, ps.nr, w->alpha, w->wscale, w->wmul, w->wq,
+                               v + ps.sb * stride, ps.nbw / TK_ATT_S8_VG, stride);
     }
-    TK_FN(att_pass_end)(job, &ps, l);
+    TK_FN(att_pass_end)(job, &ps, w->l);
   }
 }
 

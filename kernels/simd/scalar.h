@@ -117,10 +117,10 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   out[0] = a, out[1] = b, out[2] = c, out[3] = d;
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383]; the accumulator is
-   qlinear's. */
+/* s8 KV cache (attention/attention_kernels.h): acc lane i += the dot product
+   of a tile's 4 int8 at lane i (qlinear's packed layout, 8 lanes x 4) with 4
+   int16 w in [-16383, 16383] (weights times V, queries times K); the
+   accumulator is qlinear's. */
 #define tk_a16acc tk_q8acc
 #define tk_a16acc_zero tk_q8acc_zero
 #define tk_a16acc_store tk_q8acc_store

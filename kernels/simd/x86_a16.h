@@ -1,12 +1,13 @@
-/* The s8 KV cache's weights-times-V step on SSE4.1 and AVX2: 14-bit weights through the qlinear int16 step. */
+/* The s8 KV cache's int16-times-int8 step on SSE4.1 and AVX2: the qlinear int16 step as it is. */
 #ifndef TK_SIMD_X86_A16_H
 #define TK_SIMD_X86_A16_H
 
 /* Included by simd/sse41.h and simd/avx2.h after their qlinear section: acc
-   lane i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits). tk_qx is
-   int16 on x86, so the qlinear step (pmaddwd on the widened group, exact)
-   serves as it is. Measured against two 7-bit passes of vpmaddubsw +
+   lane i += the dot product of a tile's 4 int8 at lane i (qlinear's packed
+   layout, 8 lanes x 4) with 4 int16 w in [-16383, 16383] (the s8 cache's
+   14-bit weights times V, and its 15-bit queries times K). tk_qx is int16 on
+   x86, so the qlinear step (pmaddwd on the widened tile, exact: no product
+   pair reaches the -32768 * -32768 saturation) serves as it is. Measured against two 7-bit passes of vpmaddubsw +
    vpmaddwd(ones): 190 vs 274 cycles for 4 rows x 8 lanes x 128 on Zen 4. */
 #define tk_a16acc tk_q8acc
 #define tk_a16acc_zero tk_q8acc_zero
