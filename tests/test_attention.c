@@ -1047,13 +1047,14 @@ static void attend_kernels_stay_inside_their_arrays(void **state) {
             for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / TK_ATT_Q16_MAX;
             /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
                (the whole ring held): the ring has wrapped twice. */
+            const float muls[6] = {1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f};
             tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
                               .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
                               .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
                               .rows_per_token = 3, .rows = rows, .q = q, .out = o,
                               .q16 = dt == 2 ? q16 : NULL, .q_scale = dt == 2 ? qs : NULL,
                               .scratch = w,
-                              .exp_mul = 1.4426950f, .exp_bias = 0.0f, .out_max = FLT_MAX};
+                              .exp_mul = muls, .exp_bias = 0.0f, .out_max = FLT_MAX};
             if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
             fns[dt](&job);
             for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);

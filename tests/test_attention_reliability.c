@@ -135,6 +135,32 @@ static void huge_disjoint_parts_match_the_reference(void **state) {
   free(k), free(v);
 }
 
+/* One kv head, two query heads: q0 = {1e30, 0} meets K = {1e30, 0} (a logit
+   of ~7e59, which the scaling compresses), q1 = {0, 3} meets only ordinary
+   values. Each row is scaled for itself: q1's softmax is exact. (Found by
+   fuzz_kv: one exponent per kv head compressed q1's logits with q0's.) */
+static void one_huge_row_leaves_the_others_exact(void **state) {
+  (void)state;
+  const float k[6] = {0.0f, 1.0f, 0.0f, -1.0f, 1e30f, 0.0f};
+  const float v[6] = {1.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f};
+  const float q[4] = {1e30f, 0.0f, 0.0f, 3.0f};
+  double want[2];
+  ref_attend(q + 2, k, v, 3, 2, want);
+  TK_FOR_EACH_VARIANT(isa) {
+    const tk_kernels *kt = tk_test_table(isa);
+    for (size_t ti = 0; ti < 2; ti++) { /* f32, and s8 (exact K and V here) */
+      const tk_dtype dt = ti ? TK_DTYPE_S8 : TK_DTYPE_F32;
+      float out[4];
+      tk_kv_cache *c = cache_new(1, 2, 3, dt, false);
+      assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 3), TK_OK);
+      assert_int_equal(tk_attend_with(kt, c, q, 1, 2, out), TK_OK);
+      expect_close("q1={0,3} beside q0={1e30,0}", isa, dt, out + 2, want, 2,
+                   dt == TK_DTYPE_S8 ? 2e-3 : 1e-6);
+      tk_kv_cache_destroy(c);
+    }
+  }
+}
+
 /* ---- (2) a sliding cache depends on the positions it holds ---- */
 
 /* Capacity 2: K = {1e30, 0} first, then 10 ordinary tokens (K {0, 1} and
@@ -454,6 +480,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(huge_magnitudes_with_ordinary_logits_give_the_softmax),
       cmocka_unit_test(huge_disjoint_parts_match_the_reference),
+      cmocka_unit_test(one_huge_row_leaves_the_others_exact),
       cmocka_unit_test(sliding_cache_forgets_evicted_keys),
       cmocka_unit_test(sliding_cache_forgets_evicted_values),
       cmocka_unit_test(s8_outlier_query_keeps_its_small_parts),

@@ -332,39 +332,35 @@ static void held_dim_amax(const tk_kv_cache *c, size_t g, float *M) {
     }
 }
 
-/* The exponent a >= 0 by which the n query rows of kv head g (unscaled, the
-   logits are q.k / sqrt(d)) are scaled down, 2^-a, so that no partial sum of
-   q.k in the kernels exceeds 2^TK_ATT_SAFE_LOG2. A partial sum of row q
+/* The exponent a >= 0 by which a query row q of kv head g (unscaled: the
+   logits are q.k / sqrt(d)) is scaled down, 2^-a, so that no partial sum of
+   q.k in the kernels exceeds 2^TK_ATT_SAFE_LOG2; each row has its own (one
+   huge row must not compress the logits of the others). A partial sum
    against position p is at most sum_e |q_e| |k_pe| / sqrt(d) <=
    sum_e |q_e| M_e / sqrt(d) (M_e: the largest |k_e| held), and that bound
    decides: a product that could overflow scales the row, a huge q meeting
    zeros of K does not (q = {2^104, 0, 4} against K rows {0, 2^104, 0},
    {0, 0, 1}, {0, 0, 2}: a = 0 and the exact softmax; one scalar bound,
    sqrt(d) max|q| max|k|, divided those logits by 2^9). The quick form
-   ||q||_1 max|k| / sqrt(d) clears ordinary inputs without reading K. s8
-   also bounds its float products (q16 . k8) * q_scale by 127 ||q||_1. The
-   scaling is exact (a power of two) unless it makes a query element
-   subnormal, where it costs less than the fp32 rounding of the sum. */
-static int query_exponent(const tk_kv_cache *c, size_t g, const float *q, size_t n, size_t stride,
-                          float *M) {
+   ||q||_1 max|k| / sqrt(d) clears ordinary rows without reading K; M is
+   filled (*have_M) by the first row it does not clear. s8 also bounds its
+   float products (q16 . k8) * q_scale by 127 ||q||_1 / sqrt(d). The scaling
+   is exact (a power of two) unless it makes a query element subnormal,
+   which costs less than the fp32 rounding of the sum. */
+static int query_exponent(const tk_kv_cache *c, size_t g, const float *q, float kmax, float *M,
+                          bool *have_M) {
   const size_t d = c->cfg.head_dim;
   const double inv_sqrt_d = 1.0 / sqrt((double)d);
   double l1 = 0.0;
-  for (size_t r = 0; r < n; r++) {
-    double s = 0.0;
-    for (size_t e = 0; e < d; e++) s += fabs((double)q[r * stride + e]);
-    l1 = fmax(l1, s * inv_sqrt_d);
-  }
+  for (size_t e = 0; e < d; e++) l1 += fabs((double)q[e]);
+  l1 *= inv_sqrt_d;
   const double s8_bound = c->cfg.dtype == TK_DTYPE_S8 ? 127.0 * l1 : 0.0;
-  if (l1 * held_amax(c, true, g) <= 0x1p100 && s8_bound <= 0x1p100) return 0;
-  held_dim_amax(c, g, M);
-  double bound = s8_bound;
-  for (size_t r = 0; r < n; r++) {
-    double s = 0.0;
-    for (size_t e = 0; e < d; e++) s += fabs((double)q[r * stride + e]) * M[e];
-    bound = fmax(bound, s * inv_sqrt_d);
-  }
-  return scale_exponent(bound);
+  if (l1 * kmax <= 0x1p100 && s8_bound <= 0x1p100) return 0;
+  if (!*have_M) held_dim_amax(c, g, M);
+  *have_M = true;
+  double bound = 0.0;
+  for (size_t e = 0; e < d; e++) bound += fabs((double)q[e]) * M[e];
+  return scale_exponent(fmax(bound * inv_sqrt_d, s8_bound));
 }
 
 /* Query rows for the kernels, copied from the caller's q (any alignment):
@@ -396,6 +392,13 @@ static void scale_rows(float *x, size_t n, size_t d, size_t stride, double scale
   }
 }
 
+/* The softmax's exponent multiplier of a row scaled by 2^-a: log2(e) 2^a,
+   capped at 2^TK_ATT_SAFE_LOG2 (past it the logits are compressed: beyond
+   ~2^200 the fp32 sums cannot resolve them anyway). */
+static float exp_multiplier(int a) {
+  return (float)ldexp(LOG2E, a < TK_ATT_SAFE_LOG2 ? a : TK_ATT_SAFE_LOG2);
+}
+
 /* s8: a query row as 15-bit integers, q16 = rne(x / scale), scale = max|x| /
    TK_ATT_Q16_MAX (see attention_kernels.h); all-zero rows: scale 0. */
 static void quantize_q16(const float *x, size_t stride, int16_t *q16, float *scale) {
@@ -419,10 +422,11 @@ static void unpack_results(const float *src, size_t n_q, size_t n_heads, size_t 
 }
 
 /* The parts of a tk_attend scratch block, each 64-byte aligned: the
-   kernels' tk_att_scratch, query rows, result rows, the per-dim K maxima of
-   query_exponent; s8 adds the 15-bit query rows and their scales. */
+   kernels' tk_att_scratch, query rows, result rows, the rows' exponent
+   multipliers, the per-dim K maxima of query_exponent; s8 adds the 15-bit
+   query rows and their scales. */
 typedef struct scratch_layout {
-  size_t tile, qb, ob, dim, q16, q_scale, bytes;
+  size_t tile, qb, ob, mul, dim, q16, q_scale, bytes;
 } scratch_layout;
 
 static bool scratch_plan(size_t rows, size_t stride, bool s8, scratch_layout *p) {
@@ -431,7 +435,8 @@ static bool scratch_plan(size_t rows, size_t stride, bool s8, scratch_layout *p)
   p->tile = 0;
   p->qb = round64(sizeof(tk_att_scratch));
   p->ob = p->qb + round64(n_buf * sizeof(float));
-  p->dim = p->ob + round64(n_buf * sizeof(float));
+  p->mul = p->ob + round64(n_buf * sizeof(float));
+  p->dim = p->mul + round64(rows * sizeof(float));
   p->q16 = p->dim + round64(stride * sizeof(float));
   p->q_scale = p->q16 + (s8 ? round64(n_buf * sizeof(int16_t)) : 0);
   p->bytes = p->q_scale + (s8 ? round64(rows * sizeof(float)) : 0);
@@ -495,6 +500,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   if (!block) return TK_ERR_NOMEM;
   float *qb = (float *)(block + lay.qb), *ob = (float *)(block + lay.ob);
   float *M = (float *)(block + lay.dim), *q_scale = (float *)(block + lay.q_scale);
+  float *exp_mul = (float *)(block + lay.mul);
   int16_t *q16 = (int16_t *)(block + lay.q16);
   /* q is read whole here, before anything is written to out: out may be q. */
   pack_queries((const char *)q, n_q_tokens, n_heads, n_kv, d, stride, qb);
@@ -512,18 +518,20 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   for (size_t g = 0; g < n_kv; g++) {
     float *qg = qb + g * kv_rows * stride;
     /* Finite inputs give a finite result, huge ones included, from the held
-       positions alone: the rows are scaled by 2^-a (query_exponent), the
-       softmax gets 2^a back in its exponent multiplier, capped: past 2^100
-       the logits are compressed (beyond ~2^200 the fp32 sums cannot resolve
-       them anyway); the weights are scaled by 2^-b so that len * max|v| * 2^-b
-       stays below 2^100 too (2^-b cancels in the final division). */
-    const int a = query_exponent(c, g, qg, kv_rows, stride, M);
+       positions alone: each row is scaled by 2^-a (query_exponent), and the
+       softmax gets 2^a back in the row's exponent multiplier; the weights
+       are scaled by 2^-b so that len * max|v| * 2^-b stays below 2^100 too
+       (2^-b cancels in the final division). */
+    const float kmax = held_amax(c, true, g);
+    bool have_M = false;
+    for (size_t r = 0; r < kv_rows; r++) {
+      float *row = qg + r * stride;
+      const int a = query_exponent(c, g, row, kmax, M, &have_M);
+      scale_rows(row, 1, d, stride, ldexp(1.0 / sqrt((double)d), -a));
+      exp_mul[g * kv_rows + r] = exp_multiplier(a);
+      if (s8) quantize_q16(row, stride, q16 + (g * kv_rows + r) * stride, &q_scale[g * kv_rows + r]);
+    }
     const int b = scale_exponent((double)c->len * held_amax(c, false, g));
-    scale_rows(qg, kv_rows, d, stride, ldexp(1.0 / sqrt((double)d), -a));
-    if (s8)
-      for (size_t r = 0; r < kv_rows; r++)
-        quantize_q16(qg + r * stride, stride, q16 + (g * kv_rows + r) * stride,
-                     &q_scale[g * kv_rows + r]);
     tk_att_job job = {
         .k = (const char *)c->k + g * c->slots * stride * es,
         .v = (const char *)c->v + g * c->slots * stride * es,
@@ -541,7 +549,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
         .q_scale = s8 ? q_scale + g * kv_rows : NULL,
         .out = ob + g * kv_rows * stride,
         .scratch = (tk_att_scratch *)(block + lay.tile),
-        .exp_mul = (float)ldexp(LOG2E, a < TK_ATT_SAFE_LOG2 ? a : TK_ATT_SAFE_LOG2),
+        .exp_mul = exp_mul + g * kv_rows,
         .exp_bias = -(float)b,
         .out_max = FLT_MAX,
     };
@@ -571,14 +579,15 @@ tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const floa
   if (tk_mul_overflows(seq, n_heads, &q_rows) || tk_mul_overflows(q_rows, stride, &n_q) ||
       tk_mul_overflows(seq, n_kv_heads, &kv_rows) || tk_mul_overflows(kv_rows, stride, &n_kv) ||
       n_q > SIZE_MAX / 8 || n_kv > SIZE_MAX / 8 ||
-      tk_mul_overflows(2 * (n_q + n_kv), sizeof(float), &total) ||
+      tk_mul_overflows(2 * (n_q + n_kv) + q_rows, sizeof(float), &total) ||
       total > SIZE_MAX - sizeof(tk_att_scratch))
     return TK_ERR_OVERFLOW;
   /* The kernels' scratch first (a multiple of 64 bytes' alignment needs), then the rows. */
   char *buf = aligned_alloc(64, round64(sizeof(tk_att_scratch)) + round64(total));
   if (!buf) return TK_ERR_NOMEM;
   float *qb = (float *)(buf + round64(sizeof(tk_att_scratch))), *ob = qb + n_q, *kb = ob + n_q,
-        *vb = kb + n_kv;
+        *vb = kb + n_kv, *exp_mul = vb + n_kv;
+  for (size_t r = 0; r < q_rows; r++) exp_mul[r] = (float)LOG2E;
   /* K and V repacked per kv head, contiguous over positions with padded rows:
      the layout of the cache, so the same kernel runs (the copy is O(seq), the
      attention O(seq^2)). Caller arrays are read by bytes (any alignment). */
@@ -609,7 +618,7 @@ tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const floa
         .q = qb + g * seq * group * stride,
         .out = ob + g * seq * group * stride,
         .scratch = (tk_att_scratch *)buf,
-        .exp_mul = (float)LOG2E,
+        .exp_mul = exp_mul,
         .exp_bias = 0.0f,
         /* Inputs are not scanned here: no clamp, Inf stays Inf. */
         .out_max = INFINITY,

@@ -458,7 +458,7 @@ TK_ALWAYS_INLINE void TK_FN(att_run_float)(const tk_att_job *job, tk_dtype dt) {
       TK_FN(att_scores)(q, ps.ra, ps.nr, job->k, ps.slot0, ps.nb, stride, dw, dt, w->s);
       for (size_t r = ps.ra; r < ps.nr; r++)
         TK_FN(att_softmax_row)(w->s + r * TK_ATT_PITCH, 0, TK_FN(att_row_lim)(job, &ps, r),
-                               ps.nbw, NULL, job->exp_mul, job->exp_bias, &w->m[r], &w->l[r],
+                               ps.nbw, NULL, job->exp_mul[r0 + r], job->exp_bias, &w->m[r], &w->l[r],
                                &w->alpha[r]);
       TK_FN(att_accumulate)(o, ps.ra, ps.nr, w->alpha, w->s, job->v, ps.slot0, ps.nb, stride, dw,
                             dt);
@@ -484,7 +484,7 @@ TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
       for (size_t r = ps.ra; r < ps.nr; r++) {
         float *sr = w->s + r * TK_ATT_PITCH;
         TK_FN(att_softmax_row)(sr, ps.off, ps.off + TK_FN(att_row_lim)(job, &ps, r), ps.nbw,
-                               job->v_scale + ps.sb, job->exp_mul, job->exp_bias, &w->m[r],
+                               job->v_scale + ps.sb, job->exp_mul[r0 + r], job->exp_bias, &w->m[r],
                                &w->l[r], &w->alpha[r]);
         TK_FN(att_s8_weights)(sr, ps.nbw, w->wq + r * TK_ATT_PITCH, &w->wscale[r], &w->wmul[r]);
       }

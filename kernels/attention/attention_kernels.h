@@ -88,11 +88,13 @@ typedef struct tk_att_job {
   const float *q_scale;
   float *out;     /* [rows][stride]: softmax(q k^T) v */
   tk_att_scratch *scratch;
-  /* p = 2^((s - max) * exp_mul + exp_bias): exp_mul = log2(e) (times 2^a when q
-     was scaled down by 2^a to keep q.k finite); exp_bias = -b <= 0 scales every
-     weight by 2^-b so that sums of weights times V stay finite (it cancels in
-     the final division by the sum of weights). */
-  float exp_mul, exp_bias;
+  /* p = 2^((s - max) * exp_mul[r] + exp_bias) for row r: exp_mul[r] = log2(e)
+     (times 2^a when the front scaled that row's q down by 2^a to keep q.k
+     finite); exp_bias = -b <= 0 scales every weight by 2^-b so that sums of
+     weights times V stay finite (it cancels in the final division by the
+     sum of weights). */
+  const float *exp_mul;
+  float exp_bias;
   float out_max; /* results are clamped to +-out_max (INFINITY: no clamp) */
 } tk_att_job;
 
