@@ -9,6 +9,7 @@
 
 #include "bench/roofline.h"
 #include "dispatch/isa_list.h"
+#include "report/cold_set.h"
 #include "tkb_rooflines.h"
 
 #ifdef TK_HAVE_CBLAS
@@ -164,7 +165,11 @@ static double tkb_measure_peak(const tkb_roofline_fns *f, int kind) {
   return best;
 }
 
-/* Cache sizes from cpuinfo; typical values when it cannot tell (under qemu). */
+/* Cache sizes from cpuinfo; typical values when it cannot tell (under qemu).
+   The last level is at least the largest cache any source reports
+   (report/cold_set.h: cpuinfo or sysfs): on a VM cpuinfo's L3 can be smaller
+   than the one the data actually stays in (8 MiB reported while a 16 MiB
+   layer streamed from L3), and a set judged against DRAM would pass 100%. */
 static void tkb_levels(tkb_roofline *r) {
   size_t l1 = 32 << 10, l2 = 512 << 10, l3 = 8 << 20;
   if (cpuinfo_initialize()) {
@@ -175,11 +180,15 @@ static void tkb_levels(tkb_roofline *r) {
     if (cpuinfo_get_l3_caches_count() && cpuinfo_get_l3_cache(0)->size)
       l3 = cpuinfo_get_l3_cache(0)->size;
   }
+  size_t largest = tk_cache_largest();
+  if (largest > l3) l3 = largest;
   /* Half of L1 and L2 leaves room for whatever else lives there; a quarter of
      the L3, which other cores (and, in a VM, other tenants) share; DRAM is
-     measured far beyond the last cache level. */
-  size_t dram = (size_t)256 << 20;
-  if (dram < 8 * l3) dram = 8 * l3;
+     measured over a cold set, the rule the report's cold runs follow too
+     (report/cold_set.h: 8x the largest cache any source reports, at least
+     256 MiB; a smaller set stays partly cached on a VM whose cpuinfo
+     under-reports the L3). */
+  size_t dram = tk_cold_set_bytes();
   const size_t cap[TKB_LEVEL_COUNT] = {l1, l2, l3, SIZE_MAX};
   const size_t buf[TKB_LEVEL_COUNT] = {l1 / 2, l2 / 2, l3 / 4, dram};
   memcpy(r->level_capacity, cap, sizeof cap);
@@ -309,10 +318,54 @@ static void tkb_register_rooflines(void) {
   }
 }
 
+/* ---- threads ---- */
+
+#include <unistd.h>
+#if TKB_HAVE_PTHREADPOOL
+#include <pthreadpool.h>
+
+size_t tkb_max_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+}
+
+const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
+
+/* The host path's parallel-for: the bench plays a runtime with its own pool. */
+static void tkb_host_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  pthreadpool_parallelize_1d((pthreadpool_t)host, task, ctx, n, 0);
+}
+
+/* One pool per thread count and path, made at first use and kept. */
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  static tk_pool *pools[64];
+  static pthreadpool_t hosts[64];
+  if (threads < 1 || threads > 64) threads = 1;
+  if (path == TKB_POOL) {
+    if (!pools[threads - 1] && tk_pool_create(threads, &pools[threads - 1]) != TK_OK) {
+      fprintf(stderr, "tkb_exec: tk_pool_create(%zu) failed\n", threads);
+      exit(1);
+    }
+    return tk_pool_exec(pools[threads - 1]);
+  }
+  if (!hosts[threads - 1] && !(hosts[threads - 1] = pthreadpool_create(threads))) {
+    fprintf(stderr, "tkb_exec: pthreadpool_create(%zu) failed\n", threads);
+    exit(1);
+  }
+  return (tk_exec){.parallel_for = tkb_host_for, .host = hosts[threads - 1], .n_threads = threads};
+}
+#else /* built without pthreadpool: no thread rows */
+size_t tkb_max_threads(void) { return 0; }
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  (void)path, (void)threads;
+  return (tk_exec){0};
+}
+#endif
+
 /* ---- main ---- */
 
 static void tkb_context(void) {
-  char key[64], val[160];
+  char key[64], val[256];
   char built[96] = "", avail[96] = "";
   for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa++) {
     if (tk_isa_built(isa)) {
@@ -327,8 +380,11 @@ static void tkb_context(void) {
   snprintf(val, sizeof val, "built natively: %s; runs here: %s (SIMDe-emulated variants are never timed)",
            built, avail);
   gb_add_context("tinykern_variants", val);
-  /* Every ISA name in tk_isa order: bench/summarize.py and attention_table.py read it. */
-  gb_add_context("tinykern_isas", TK_ISA_LIST(TK_ISA_LIST_NAME_STR) + 1);
+  /* Every ISA name in tk_isa order: bench/summarize.py and attention_table.py read it.
+     Each name comes with a leading space: skip the first (through a named
+     array: clang warns on "literal" + 1). */
+  static const char isa_names[] = TK_ISA_LIST(TK_ISA_LIST_NAME_STR);
+  gb_add_context("tinykern_isas", isa_names + 1);
 #ifdef TK_HAVE_CBLAS
   gb_add_context("cblas", openblas_get_config());
 #endif

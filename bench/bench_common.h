@@ -57,8 +57,11 @@ void tkb_fill_f32(float *p, size_t n, uint64_t seed, float lo, float hi);
 typedef enum tkb_level { TKB_L1, TKB_L2, TKB_L3, TKB_DRAM, TKB_LEVEL_COUNT } tkb_level;
 typedef struct tkb_roofline {
   tk_isa read_isa;                        /* best available ISA: its loop measured the bandwidths */
-  size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM) */
-  size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level */
+  size_t level_capacity[TKB_LEVEL_COUNT]; /* cache size (SIZE_MAX for DRAM); L3: at least the
+                                             largest cache any source reports */
+  size_t level_buffer[TKB_LEVEL_COUNT];   /* bytes streamed to measure that level; DRAM: the
+                                             cold-set size (report/cold_set.h), which a working
+                                             set meant to come from DRAM should reach too */
   double read_bps[TKB_LEVEL_COUNT];       /* read bandwidth, bytes per second */
   int read_streams[TKB_LEVEL_COUNT];      /* parts read side by side that reached it (1, 2, 4) */
   double s8_ops[TK_ISA_COUNT];  /* int8 kernel sequence, register-only: 2 ops per MAC; 0 if unavailable */
@@ -83,6 +86,17 @@ void tkb_counters(gb_state *st, tkb_peak peak, double ops_per_iter, double bytes
                   size_t working_set);
 void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_iter,
                       double bytes_per_iter, size_t working_set);
+
+/* ---- threads ---- */
+/* Thread-scaling rows run the _ex calls with 1 .. nproc threads, through the
+   built-in pool ("pool") and through a host parallel-for that drives the
+   bench's own pthreadpool_t through tk_exec ("host": the path a runtime with
+   its own threads takes). They time wall clock (gb_use_real_time): CPU time
+   would count one thread. tkb_exec returns the exec of a row: threads = n. */
+typedef enum tkb_path { TKB_POOL, TKB_HOST } tkb_path;
+tk_exec tkb_exec(tkb_path path, size_t threads);
+size_t tkb_max_threads(void); /* online CPUs; 0 when built without pthreadpool (no thread rows) */
+const char *tkb_path_name(tkb_path path);
 
 /* ---- main ---- */
 /* Registers the roofline rows ("roofline/read/<level>/<isa>", "roofline/s8_mac/<isa>",

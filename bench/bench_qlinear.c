@@ -91,6 +91,46 @@ static void bm_linear_f32(gb_state *st) {
            sizeof(float));
 }
 
+/* Thread scaling, best ISA: tk_qlinear_forward_ex / tk_linear_f32_ex with a
+   caller workspace (so no allocation is timed), wall clock. Args: threads,
+   path (0 pool, 1 host). */
+static void bm_threads(gb_state *st, bool int8) {
+  const shape *s = gb_ctx(st);
+  inputs(s);
+  const size_t threads = (size_t)gb_range(st, 0);
+  tk_exec e = tkb_exec((tkb_path)gb_range(st, 1), threads);
+  const size_t ws = tk_qlinear_workspace_bytes(g_layer, s->batch, &e);
+  e.workspace = tkb_alloc(ws);
+  e.workspace_bytes = ws;
+  GB_LOOP(st) {
+    if (int8)
+      tk_qlinear_forward_ex(&e, g_layer, g_x, s->batch, g_y);
+    else
+      tk_linear_f32_ex(&e, g_w, s->out, s->in, g_bias, g_x, s->batch, g_y);
+    gb_escape(g_y);
+  }
+  tkb_free(e.workspace);
+  counters(st, tk_isa_active(), int8 ? TKB_PEAK_S8 : TKB_PEAK_F32, s,
+           int8 ? (double)tk_qlinear_bytes(g_layer) : (double)(s->out * s->in * sizeof(float)),
+           sizeof(float));
+}
+static void bm_threads_qlinear(gb_state *st) { bm_threads(st, true); }
+static void bm_threads_linear_f32(gb_state *st) { bm_threads(st, false); }
+
+/* tk_qlinear_create: quantizing and packing, GB/s of fp32 weights in. */
+static void bm_create(gb_state *st) {
+  if (!tkb_variant(st)) return;
+  const shape *s = tkb_user(st);
+  inputs(s);
+  GB_LOOP(st) {
+    tk_qlinear *l = NULL;
+    tk_qlinear_create(g_w, s->out, s->in, g_bias, &l);
+    gb_escape(l);
+    tk_qlinear_destroy(l);
+  }
+  gb_counter(st, "bytes", (double)(s->out * s->in * sizeof(float)), GB_RATE_PER_ITER);
+}
+
 #ifdef TK_HAVE_CBLAS
 /* OpenBLAS, one thread (tkb_main): y = x W^T (+ bias, copied in first, as a
    layer must). Batch 1: sgemv on row-major W; else sgemm with W transposed. */
@@ -126,6 +166,18 @@ int main(int argc, char **argv) {
       snprintf(name, sizeof name, "linear_f32/%s", s->name);
       gb_unit(tkb_register(name, isa, bm_linear_f32, s), GB_US);
     }
+    for (int fam = 0; fam < 2; fam++) {
+      snprintf(name, sizeof name, "threads/%s/%s", fam ? "linear_f32" : "qlinear", s->name);
+      gb_bench *b = gb_register(name, fam ? bm_threads_linear_f32 : bm_threads_qlinear, s);
+      gb_arg_names2(gb_use_real_time(gb_unit(b, GB_US)), "threads", "host");
+      for (int64_t path = 0; path < 2; path++)
+        for (size_t t = 1; t <= tkb_max_threads(); t++) gb_args2(b, (int64_t)t, path);
+    }
+    if (s->batch == 1)
+      TKB_FOR_EACH_ISA(isa) {
+        snprintf(name, sizeof name, "create/%s", s->name);
+        gb_unit(tkb_register(name, isa, bm_create, s), GB_MS);
+      }
 #ifdef TK_HAVE_CBLAS
     snprintf(name, sizeof name, "openblas/%s/%s", s->batch == 1 ? "sgemv" : "sgemm", s->name);
     gb_unit(gb_register(name, bm_openblas, s), GB_US);

@@ -4,9 +4,20 @@
 
 #include "tinykern.h"
 
+/* The CPU features the ISA list's detect column reads. */
+typedef struct tk_cpu_features {
+  bool sse41, avx2, fma3, f16c, avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avxvnni;
+  bool neon, neon_dot;
+} tk_cpu_features;
+
+/* The features as the CPU's own registers report them (CPUID/XGETBV on x86,
+   hwcaps on ARM Linux; all false elsewhere): no allocation, no output. */
+void tk_cpu_features_from_registers(tk_cpu_features *f);
+
 /* Fills runs[isa] with whether this CPU can run that ISA's instructions
-   (independent of what is built). Returns false if detection failed; then
-   only runs[TK_ISA_SCALAR] is true. */
+   (independent of what is built), from the CPU's registers (dispatch/cpu.c
+   says why not cpuinfo). Returns false if detection failed; then only
+   runs[TK_ISA_SCALAR] is true. */
 bool tk_cpu_detect(bool runs[TK_ISA_COUNT]);
 
 /* The decision of the first use, without side effects: `env` is TINYKERN_ISA

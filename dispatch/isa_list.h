@@ -13,23 +13,26 @@
    priority  dispatch picks the available ISA with the highest priority; the
              enum order says nothing
    detect    whether this CPU runs the variant's instructions: an expression over
-             cpuinfo's queries and dispatch/cpu.c's helpers, expanded only there.
-             It covers every flag the ISA's meson row compiles with.
+             the features `f` (tk_cpu_features, dispatch/dispatch.h) that
+             dispatch/cpu.c detects, expanded only there. It covers every flag
+             the ISA's meson row compiles with.
 
    The build side (flags, the fallback ISA of a family without its own file)
    is the `isas` dict in the root meson.build. */
-#define TK_ISA_LIST(X)                                                                   \
-  X(SCALAR, scalar, any, 0, true)                                                        \
-  X(SSE41, sse41, x86, 10, cpuinfo_has_x86_sse4_1())                                     \
-  X(AVX2, avx2, x86, 20,                                                                 \
-    cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c())          \
-  X(NEON, neon, arm, 10, cpuinfo_has_arm_neon())                                         \
-  X(NEONDOT, neondot, aarch64, 20, cpuinfo_has_arm_neon() && cpuinfo_has_arm_neon_dot())     \
-  X(AVX512, avx512, x86, 40, tk_cpu_has_avx512())                                       \
-  X(AVX512VNNI, avx512vnni, x86, 50, tk_cpu_has_avx512() && cpuinfo_has_x86_avx512vnni()) \
-  X(AVXVNNI, avxvnni, x86, 30,                                                           \
-    cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c() &&         \
-        tk_cpu_has_avxvnni())
+#define TK_ISA_LIST(X)                                                              \
+  X(SCALAR, scalar, any, 0, true)                                                   \
+  X(SSE41, sse41, x86, 10, f.sse41)                                                 \
+  X(AVX2, avx2, x86, 20, f.avx2 && f.fma3 && f.f16c)                                \
+  X(NEON, neon, arm, 10, f.neon)                                                    \
+  X(NEONDOT, neondot, aarch64, 20, f.neon && f.neon_dot)                            \
+  X(AVX512, avx512, x86, 40, TK_CPU_AVX512(f))                                      \
+  X(AVX512VNNI, avx512vnni, x86, 50, TK_CPU_AVX512(f) && f.avx512vnni)              \
+  X(AVXVNNI, avxvnni, x86, 30, f.avx2 && f.fma3 && f.f16c && f.avxvnni)
+
+/* The avx512 variant's flags: F, BW, DQ, VL, plus FMA and F16C (every CPU with
+   AVX-512 F has both, but the variant is compiled with them, so ask). */
+#define TK_CPU_AVX512(f) \
+  ((f).avx512f && (f).avx512bw && (f).avx512dq && (f).avx512vl && (f).fma3 && (f).f16c)
 
 /* The symbol of kernel `name` of ISA `isa`: tk_<name>_<isa>, or in the test
    binaries' emulated twin of a native ISA (meson.build) tk_<name>_<isa>_emu. */

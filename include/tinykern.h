@@ -65,6 +65,42 @@ TK_API tk_isa tk_isa_best(void);          /* best available */
 TK_API tk_isa tk_isa_active(void);        /* what calls run now */
 TK_API tk_status tk_isa_select(tk_isa isa); /* process-wide; TK_ERR_UNSUPPORTED if unavailable */
 
+/* ---- embedding: host threads, the built-in pool, workspaces ----
+   Every heavy call has an _ex form that takes a tk_exec: how to run its parts
+   in parallel and where its scratch lives. Nothing here is process-wide: two
+   runtimes in one process each pass their own tk_exec. A zero tk_exec
+   (`tk_exec e = {0};`) runs on the calling thread and allocates its scratch,
+   exactly like the plain call. */
+
+/* One part of a call; i in [0, n). */
+typedef void (*tk_task_fn)(void *ctx, size_t i);
+/* The host's parallel-for: run task(ctx, i) once for every i in [0, n), on
+   any of its threads in any order, and return when all have finished. The
+   signature of pthreadpool_parallelize_1d's task, so a pthreadpool_t host
+   passes its pool straight through. */
+typedef void (*tk_parallel_for_fn)(void *host, size_t n, tk_task_fn task, void *ctx);
+
+typedef struct tk_exec {
+  tk_parallel_for_fn parallel_for; /* NULL: every part on the calling thread */
+  void *host;                      /* handed to parallel_for */
+  size_t n_threads;                /* parts to aim for (0 or 1: one); about the threads behind parallel_for */
+  void *workspace;                 /* NULL: the call allocates (and frees) its scratch; else at least */
+  size_t workspace_bytes;          /* the call's *_workspace_bytes (TK_ERR_ARG if smaller); any alignment */
+} tk_exec;
+
+/* The built-in pool: pthreadpool (the pool XNNPACK uses), when tinykern was
+   built with it (meson -Dpthreadpool=enabled/auto); else these return
+   TK_ERR_UNSUPPORTED. */
+typedef struct tk_pool tk_pool;
+/* n_threads 0: one per online CPU. */
+TK_API tk_status tk_pool_create(size_t n_threads, tk_pool **out);
+/* Uses the host's pthreadpool_t (not owned: the host destroys it after this). */
+TK_API tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out);
+TK_API size_t tk_pool_threads(const tk_pool *p); /* 0 for NULL */
+TK_API void tk_pool_destroy(tk_pool *p);         /* NULL-safe */
+/* A tk_exec that runs on the pool (NULL: the calling thread), no workspace. */
+TK_API tk_exec tk_pool_exec(tk_pool *p);
+
 /* ---- int8: dot product and quantization ---- */
 #define TK_DOT_S8_MAX_N 131071 /* largest n whose exact result always fits int32 */
 /* Exact over the full int8 range including -128; n > TK_DOT_S8_MAX_N: TK_ERR_OVERFLOW. */
@@ -86,16 +122,56 @@ TK_API tk_status tk_qlinear_create(const float *w, size_t out_features, size_t i
 /* x [batch][in] -> y [batch][out]. Each x row is quantized at run time (the
    tk_quantize_s8 rule; non-finite x: TK_ERR_ARG); the product is int8 x int8 ->
    int32; one fp32 multiply (and bias add) per output. Correct whichever ISA is
-   active when it runs. */
+   active when it runs. y may overlap x (every row is quantized before y is
+   written). Allocates its scratch: tk_qlinear_forward_ex takes a workspace. */
 TK_API tk_status tk_qlinear_forward(const tk_qlinear *l, const float *x, size_t batch, float *y);
 /* Memory the layer holds (about a quarter of the fp32 weights). */
 TK_API size_t tk_qlinear_bytes(const tk_qlinear *l);
 /* NULL-safe. */
 TK_API void tk_qlinear_destroy(tk_qlinear *l);
 /* The fp32 baseline, same shapes and dispatch: y [batch][out] = x W^T + bias
-   (bias may be NULL). Inputs are not scanned: non-finite values propagate. */
+   (bias may be NULL). Inputs are not scanned: non-finite values propagate.
+   y must not overlap x, w or bias (TK_ERR_ARG). */
 TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
                                const float *bias, const float *x, size_t batch, float *y);
+/* From int8 weights a runtime already holds: wq [out][in] in [-127, 127]
+   (-128: TK_ERR_ARG), one finite scale > 0 per row (row o is wq[o] * scale[o]),
+   bias [out] or NULL. The layer keeps wq and scale as given; when they follow
+   the tk_quantize_s8 rule (each row's max |wq| is 127 and scale its max / 127)
+   it is bit-identical to tk_qlinear_create of the dequantized weights. */
+TK_API tk_status tk_qlinear_create_s8(const int8_t *wq, const float *scale, size_t out_features,
+                                      size_t in_features, const float *bias, tk_qlinear **out);
+/* Row blocks of one layer without concatenating them first (fused q/k/v, or
+   w1/w3): block i contributes `rows` rows W [rows][in] and their bias (NULL:
+   zeros). Bit-identical to tk_qlinear_create of the concatenated rows. */
+typedef struct tk_qlinear_rows {
+  const float *w;
+  size_t rows;
+  const float *bias;
+} tk_qlinear_rows;
+TK_API tk_status tk_qlinear_create_rows(const tk_qlinear_rows *blocks, size_t n_blocks,
+                                        size_t in_features, tk_qlinear **out);
+TK_API size_t tk_qlinear_out_features(const tk_qlinear *l); /* 0 for NULL */
+TK_API size_t tk_qlinear_in_features(const tk_qlinear *l);
+/* Reads the layer back: wq [out][in], scale [out], bias [out] (bias may be
+   NULL: not read back), e.g. to save it; tk_qlinear_create_s8 of these gives
+   the same layer. */
+TK_API tk_status tk_qlinear_export(const tk_qlinear *l, int8_t *wq, float *scale, float *bias);
+/* Scratch tk_qlinear_forward_ex needs for `batch` rows run with e (NULL: one
+   part): pass at least this in e->workspace, or let the call allocate. */
+TK_API size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e);
+/* tk_qlinear_forward in parts: batch rows split across e's threads (a GEMM),
+   or tiles of output rows (batch 1, a GEMV). Bit-identical to the plain call
+   for any e. */
+TK_API tk_status tk_qlinear_forward_ex(const tk_exec *e, const tk_qlinear *l, const float *x,
+                                       size_t batch, float *y);
+/* tk_linear_f32 in parts (batch rows, or output rows for batch 1); no
+   scratch. Within fp32 rounding of the plain call (a part of one batch row
+   sums in another order than a part of several). */
+TK_API tk_status tk_linear_f32_ex(const tk_exec *e, const float *w, size_t out_features,
+                                  size_t in_features, const float *bias, const float *x,
+                                  size_t batch, float *y);
+
 /* ---- sparse: magnitude pruning and CSR products ---- */
 typedef struct tk_csr tk_csr;
 /* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].
@@ -115,10 +191,16 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]. */
+/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
-/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written. */
+/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing
+   written; C must not overlap B (TK_ERR_ARG). */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
+/* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
+   e's threads. Bit-identical to the plain calls for any e; no scratch. */
+TK_API tk_status tk_spmv_ex(const tk_exec *e, const tk_csr *a, const float *x, float *y);
+TK_API tk_status tk_spmm_ex(const tk_exec *e, const tk_csr *a, const float *b, size_t n,
+                            float *c);
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
 /* ---- attention: KV cache and incremental (decode) attention ---- */
 typedef enum tk_dtype { TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8 } tk_dtype;

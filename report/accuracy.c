@@ -1,10 +1,12 @@
 /* Accuracy on real data: the digits MLP through tk_linear_f32, tk_qlinear and pruned tk_csr, with and without fine-tuning. */
+#include "accuracy.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
-#include "report.h"
 #include "stats.h"
+#include "timing.h"
 
 enum { HIDDEN = 128, CLASSES = 10 };
 
@@ -163,7 +165,8 @@ done:
   return rc;
 }
 
-void rp_digits_print(FILE *f, const rp_digits *a) {
+void rp_digits_print(rp_text *out, const rp_digits *a) {
+  FILE *f = out->f;
   char b[32];
   fprintf(f, "\n## Accuracy on real data: digits MLP\n\n"
              "UCI optical handwritten digits (8x8, 1,797 images, CC BY 4.0, via scikit-learn): fixed split\n"

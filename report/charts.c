@@ -1,4 +1,6 @@
 /* Charts of the report: gnuplot data and scripts next to the PNGs they draw (when gnuplot is on PATH). */
+#include "charts.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "report.h"
 #include "stats.h"
 
 /* pngcairo draws nicer; Debian's gnuplot-nox has it, other builds may only
@@ -43,6 +44,20 @@ static void run(const char *dir, const char *script, const char *png, rp_charts 
   if (!f) return;
   fclose(f);
   snprintf(out->path[out->n++], sizeof out->path[0], "%s", png_path);
+}
+
+/* The colour of variant v, as gnuplot's "#rrggbb": one per variant however
+   many are measured (gnuplot's own cycle has 8 colours, and the int8 chart
+   draws two bars per variant: with 5 variants its 10 columns repeated
+   colours). Tableau's 10 distinct colours, then the same at half brightness,
+   and so on. */
+static const char *variant_color(size_t v, char *buf, size_t n) {
+  static const unsigned tab10[10] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
+                                     0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
+  unsigned c = tab10[v % 10];
+  if ((v / 10) % 2) c = (c >> 1) & 0x7f7f7f;
+  snprintf(buf, n, "#%06x", c);
+  return buf;
 }
 
 /* A log-scale y range holding every speedup and the "1 = same speed" line. */
@@ -84,8 +99,11 @@ static bool write_int8(const char *dir, const rp_config *cfg, const rp_quant *q)
              "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     const char *isa = tk_isa_name(cfg->isa[v]);
-    fprintf(g, "%s'tinykern-int8.dat' using %zu:xtic(1) title '%s int8', '' using %zu title '%s naive' fs pattern 4",
-            v ? ", " : "", 2 + 2 * v, isa, 3 + 2 * v, isa);
+    char c[16];
+    variant_color(v, c, sizeof c);
+    fprintf(g, "%s'tinykern-int8.dat' using %zu:xtic(1) lc rgb '%s' title '%s int8', "
+               "'' using %zu lc rgb '%s' fs pattern 4 title '%s naive'",
+            v ? ", " : "", 2 + 2 * v, c, isa, 3 + 2 * v, c, isa);
   }
   fputc('\n', g);
   fclose(g);
@@ -119,23 +137,26 @@ static bool write_kv(const char *dir, const rp_config *cfg, const rp_kv *kv) {
     for (size_t li = 0; li < kv->n_len; li++) span_add(&r, kv->pt[v][li].speedup);
   put_yrange(g, &r);
   /* The best variant's break-even: a line where the cache starts to win. */
-  size_t best = cfg->n_isa - 1;
+  size_t best = rp_best_variant(cfg);
   double sp[RP_MAX_LENGTHS], x = kv->break_even[best];
   for (size_t li = 0; li < kv->n_len; li++) sp[li] = kv->pt[best][li].speedup;
   const char *isa = tk_isa_name(cfg->isa[best]);
+  char c[16];
+  variant_color(best, c, sizeof c); /* the marker in its variant's colour */
   if (rp_break_even_index(sp, kv->n_len) == 0)
     fprintf(g, "set label 'break-even (%s): <= %zu tokens, the cache wins at every length' at graph 0.03, graph 0.93 "
-               "tc rgb 'red' noenhanced\n", isa, kv->len[0]);
+               "tc rgb '%s' noenhanced\n", isa, kv->len[0], c);
   else if (!isnan(x))
-    fprintf(g, "set arrow from %g, graph 0 to %g, graph 1 nohead lw 2 lc rgb 'red'\n"
-               "set label 'break-even (%s): about %.0f tokens' at %g, graph 0.93 offset 1,0 tc rgb 'red' noenhanced\n",
-            x, x, isa, x, x);
+    fprintf(g, "set arrow from %g, graph 0 to %g, graph 1 nohead lw 2 dt 3 lc rgb '%s'\n"
+               "set label 'break-even (%s): about %.0f tokens' at %g, graph 0.93 offset 1,0 tc rgb '%s' noenhanced\n",
+            x, x, c, isa, x, x, c);
   else
-    fprintf(g, "set label 'no break-even (%s) up to %zu tokens' at graph 0.03, graph 0.93 tc rgb 'red' noenhanced\n",
-            isa, kv->len[kv->n_len - 1]);
+    fprintf(g, "set label 'no break-even (%s) up to %zu tokens' at graph 0.03, graph 0.93 tc rgb '%s' noenhanced\n",
+            isa, kv->len[kv->n_len - 1], c);
   fprintf(g, "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++)
-    fprintf(g, "%s'tinykern-kv-cache.dat' using 1:%zu with linespoints lw 2 pt 7 title '%s'", v ? ", " : "", 2 + v, tk_isa_name(cfg->isa[v]));
+    fprintf(g, "%s'tinykern-kv-cache.dat' using 1:%zu with linespoints lw 2 pt 7 lc rgb '%s' title '%s'", v ? ", " : "",
+            2 + v, variant_color(v, c, sizeof c), tk_isa_name(cfg->isa[v]));
   fputc('\n', g);
   fclose(g);
   return true;
@@ -169,9 +190,11 @@ static bool write_pruning(const char *dir, const rp_config *cfg, const rp_prune 
   fprintf(g, "plot ");
   for (size_t v = 0; v < cfg->n_isa; v++) {
     const char *isa = tk_isa_name(cfg->isa[v]);
-    fprintf(g, "%s'tinykern-pruning.dat' using 1:%zu with linespoints lw 2 pt 7 lc %zu title 'SpMV %s', "
-               "'' using 1:%zu with linespoints lw 2 pt 5 dt 2 lc %zu title 'SpMM %s'",
-            v ? ", " : "", 2 + 2 * v, v + 1, isa, 3 + 2 * v, v + 1, isa);
+    char c[16];
+    variant_color(v, c, sizeof c);
+    fprintf(g, "%s'tinykern-pruning.dat' using 1:%zu with linespoints lw 2 pt 7 lc rgb '%s' title 'SpMV %s', "
+               "'' using 1:%zu with linespoints lw 2 pt 5 dt 2 lc rgb '%s' title 'SpMM %s'",
+            v ? ", " : "", 2 + 2 * v, c, isa, 3 + 2 * v, c, isa);
   }
   fputc('\n', g);
   fclose(g);

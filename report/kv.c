@@ -1,11 +1,12 @@
 /* Table 2, KV caching: one decode step with the cache (append + tk_attend) vs recomputing attention over the prefix. */
+#include "kv.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
-#include "report.h"
 #include "stats.h"
 
 /* One attention layer shaped like Llama-3.2-1B's: 32 query heads sharing 8 KV
@@ -132,7 +133,8 @@ static void break_even_text(char *buf, size_t n, const rp_kv *kv, size_t v) {
     snprintf(buf, n, "~%.0f tokens (between %zu and %zu)", kv->break_even[v], kv->len[i - 1], kv->len[i]);
 }
 
-void rp_kv_print(FILE *f, const rp_config *cfg, const rp_kv *kv) {
+void rp_kv_print(rp_text *out, const rp_config *cfg, const rp_kv *kv) {
+  FILE *f = out->f;
   char a[32], b[32], m[32], be[128];
   fprintf(f, "\n## 2. KV caching: one decode step, cached vs recompute\n\n"
              "One attention layer, %zu query heads, %zu KV heads (grouped-query), head_dim %zu%s, fp32.\n"
@@ -147,7 +149,7 @@ void rp_kv_print(FILE *f, const rp_config *cfg, const rp_kv *kv) {
     for (size_t li = 0; li < kv->n_len; li++) {
       const rp_kv_point *p = &kv->pt[v][li];
       fprintf(f, "| %zu | %s | %s | **%.1fx** | %s | %s |\n", kv->len[li],
-              rp_fmt_timing(a, sizeof a, &p->cached), rp_fmt_timing(b, sizeof b, &p->recompute),
+              rp_fmt_timing(out, a, sizeof a, &p->cached), rp_fmt_timing(out, b, sizeof b, &p->recompute),
               p->speedup, rp_kv_status(p->speedup), rp_fmt_bytes(m, sizeof m, kv->cache_bytes[li]));
     }
     break_even_text(be, sizeof be, kv, v);

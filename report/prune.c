@@ -1,11 +1,12 @@
 /* Table 3, pruning: magnitude-pruned CSR (tk_spmv, tk_spmm) vs the dense fp32 product at each sparsity. */
+#include "prune.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
-#include "report.h"
 #include "stats.h"
 
 size_t rp_prune_levels(rp_mode mode, double *sparsity) {
@@ -125,7 +126,8 @@ static void dense_times(const rp_prune *p, size_t v, double *mv, double *mm) {
   *mm = rp_median(b, p->n_sparsity);
 }
 
-void rp_prune_print(FILE *f, const rp_config *cfg, const rp_prune *p, const rp_digits *a) {
+void rp_prune_print(rp_text *out, const rp_config *cfg, const rp_prune *p, const rp_prune_accuracy *a) {
+  FILE *f = out->f;
   char t1[32], t2[32];
   fprintf(f, "\n## 3. Pruning: magnitude-pruned CSR vs dense fp32 (tk_linear_f32, same shapes)\n\n"
              "SpMV: %zux%zu weights, batch 1. SpMM: %zux%zu weights, batch %zu. Compression: dense fp32\n"
@@ -142,9 +144,9 @@ void rp_prune_print(FILE *f, const rp_config *cfg, const rp_prune *p, const rp_d
     for (size_t si = 0; si < p->n_sparsity; si++) {
       const rp_prune_point *pt = &p->pt[v][si];
       fprintf(f, "| %.0f%% | %.1fx | %s | **%.2fx** | %s | **%.2fx** | %.1f pt | %.1f pt |\n",
-              100 * p->sparsity[si], p->mv_compression[si], rp_fmt_timing(t1, sizeof t1, &pt->spmv),
-              pt->spmv_speedup, rp_fmt_timing(t2, sizeof t2, &pt->spmm), pt->spmm_speedup,
-              100 * (a->fp32 - a->pruned[si]), 100 * (a->fp32 - a->finetuned[si]));
+              100 * p->sparsity[si], p->mv_compression[si], rp_fmt_timing(out, t1, sizeof t1, &pt->spmv),
+              pt->spmv_speedup, rp_fmt_timing(out, t2, sizeof t2, &pt->spmm), pt->spmm_speedup,
+              a->loss[si], a->loss_finetuned[si]);
     }
     if (isnan(p->break_even_mv[v]))
       fprintf(f, "\nSpMV does not beat dense up to %.0f%% sparsity.\n", 100 * p->sparsity[p->n_sparsity - 1]);

@@ -1,11 +1,12 @@
 /* Table 1, quantization: int8 tk_qlinear vs fp32 tk_linear_f32 vs dequantizing on every call. */
+#include "quant.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
-#include "report.h"
 #include "stats.h"
 
 /* batch x out x in. GEMV is memory bound (int8 moves 4x fewer weight bytes),
@@ -112,7 +113,8 @@ int rp_quant_run(const rp_config *cfg, rp_quant *q) {
   return rc;
 }
 
-void rp_quant_print(FILE *f, const rp_config *cfg, const rp_quant *q, const rp_digits *a) {
+void rp_quant_print(rp_text *out, const rp_config *cfg, const rp_quant *q, const rp_quant_accuracy *a) {
+  FILE *f = out->f;
   char t[32], m[32];
   fprintf(f, "\n## 1. Quantization: int8 weights (tk_qlinear) vs fp32 (tk_linear_f32)\n\n"
              "Weights normal(0, 1/in) with a bias; int8 keeps one fp32 scale per output row and\n"
@@ -128,13 +130,13 @@ void rp_quant_print(FILE *f, const rp_config *cfg, const rp_quant *q, const rp_d
       char shape[64];
       snprintf(shape, sizeof shape, "%zux%zux%zu%s", q->batch[s], q->out[s], q->in[s],
                q->batch[s] == 1 ? " (GEMV)" : " (GEMM)");
-      fprintf(f, "| %s | fp32 | %s | 1.00x | %s | - |\n", shape, rp_fmt_timing(t, sizeof t, &r->fp32),
+      fprintf(f, "| %s | fp32 | %s | 1.00x | %s | - |\n", shape, rp_fmt_timing(out, t, sizeof t, &r->fp32),
               rp_fmt_bytes(m, sizeof m, q->bytes_fp32[s]));
       fprintf(f, "| | int8 | %s | **%.2fx** | %s | %.2e (%.4f%% of signal) |\n",
-              rp_fmt_timing(t, sizeof t, &r->int8), rp_speedup(r->fp32.median, r->int8.median),
+              rp_fmt_timing(out, t, sizeof t, &r->int8), rp_speedup(r->fp32.median, r->int8.median),
               rp_fmt_bytes(m, sizeof m, q->bytes_int8[s]), r->mse, 100 * r->nmse);
       fprintf(f, "| | naive: dequantize every call | %s | %.2fx | %s | %.2e |\n",
-              rp_fmt_timing(t, sizeof t, &r->naive), rp_speedup(r->fp32.median, r->naive.median),
+              rp_fmt_timing(out, t, sizeof t, &r->naive), rp_speedup(r->fp32.median, r->naive.median),
               rp_fmt_bytes(m, sizeof m, q->bytes_naive[s]), r->naive_mse);
     }
   }

@@ -1,12 +1,21 @@
-/* tinykern-report: options, machine header, the run of every section, text tables, JSON and charts. */
+/* tinykern-report, the top: options, machine header, the run of every section, text tables, JSON and charts. */
 #include "report.h"
 
 #include <cpuinfo.h>
-#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats.h"
+#include "accuracy.h"
+#include "charts.h"
+#include "config.h"
+#include "format.h"
+#include "json.h"
+#include "kv.h"
+#include "prune.h"
+#include "quant.h"
+#include "timing.h"
 
 static const char usage[] =
     "usage: tinykern-report [--quick | --tiny] [--json FILE|-] [--charts DIR | --no-charts] [--isa LIST]\n"
@@ -69,7 +78,8 @@ static int parse(int argc, char **argv, options *o) {
   return 0;
 }
 
-/* The variants to measure, in enum order (so the best comes last). */
+/* The variants to measure, in enum order (the order of tk_isa_available's
+   list in the JSON; it ranks nothing: rp_best_variant finds the best). */
 static int pick_variants(const char *list, rp_config *cfg) {
   cfg->n_isa = 0;
   for (int i = 0; i < TK_ISA_COUNT; i++) {
@@ -89,74 +99,26 @@ static int pick_variants(const char *list, rp_config *cfg) {
     }
     cfg->isa[cfg->n_isa++] = isa;
   }
-  if (list) { /* every name asked for must be known and available */
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+  if (list) { /* every name asked for must be known and available (a copy: any length) */
+    char *buf = malloc(strlen(list) + 1);
+    if (!buf) return -1;
+    strcpy(buf, list);
+    int rc = 0;
+    for (char *tok = strtok(buf, ","); tok && rc == 0; tok = strtok(NULL, ",")) {
       tk_isa isa;
       if (tk_isa_from_name(tok, &isa) != TK_OK || !tk_isa_available(isa)) {
         fprintf(stderr, "tinykern-report: --isa %s: not a variant this build and CPU run natively\n", tok);
-        return -1;
+        rc = -1;
       }
     }
+    free(buf);
+    if (rc) return rc;
   }
   if (cfg->n_isa == 0) {
     fprintf(stderr, "tinykern-report: --isa: no variant to measure\n");
     return -1;
   }
   return 0;
-}
-
-int rp_use_isa(tk_isa isa) {
-  tk_status st = tk_isa_select(isa);
-  if (st != TK_OK) fprintf(stderr, "tinykern-report: tk_isa_select(%s): %s\n", tk_isa_name(isa), tk_status_str(st));
-  return st == TK_OK ? 0 : -1;
-}
-
-void rp_timing_json(rp_json *j, const char *key, const rp_timing *t) {
-  rp_json_object(j, key);
-  rp_json_num(j, "median_s", t->median);
-  rp_json_num(j, "min_s", t->min);
-  rp_json_num(j, "max_s", t->max);
-  rp_json_uint(j, "samples", t->samples);
-  rp_json_uint(j, "calls_per_sample", t->iters);
-  rp_json_end(j);
-}
-
-const char *rp_fmt_time(char *buf, size_t n, double s) {
-  if (!isfinite(s))
-    snprintf(buf, n, "-");
-  else if (s < 1e-6)
-    snprintf(buf, n, "%.0f ns", s * 1e9);
-  else if (s < 1e-3)
-    snprintf(buf, n, "%.1f us", s * 1e6);
-  else if (s < 1)
-    snprintf(buf, n, "%.2f ms", s * 1e3);
-  else
-    snprintf(buf, n, "%.2f s", s);
-  return buf;
-}
-
-static unsigned noisy;
-
-const char *rp_fmt_timing(char *buf, size_t n, const rp_timing *t) {
-  char v[32];
-  bool busy = t->median > 1.5 * t->min;
-  noisy += busy;
-  snprintf(buf, n, "%s%s", rp_fmt_time(v, sizeof v, t->median), busy ? "*" : "");
-  return buf;
-}
-
-unsigned rp_noisy_count(void) { return noisy; }
-
-const char *rp_fmt_bytes(char *buf, size_t n, size_t b) {
-  if (b < 1024)
-    snprintf(buf, n, "%zu B", b);
-  else if (b < 1024 * 1024)
-    snprintf(buf, n, "%.1f KiB", (double)b / 1024);
-  else
-    snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
-  return buf;
 }
 
 static const char *arch_name(void) {
@@ -177,7 +139,6 @@ typedef struct machine {
   char cpu[64];
   size_t cores;
   size_t l2, l3;        /* bytes of the first cache of that level; 0: unknown */
-  size_t cache_total;   /* bytes of all L2 and L3 caches; 0: unknown */
 } machine;
 
 static void detect(machine *m) {
@@ -189,7 +150,6 @@ static void detect(machine *m) {
   m->cores = cpuinfo_get_cores_count();
   if (cpuinfo_get_l2_caches_count() > 0) m->l2 = cpuinfo_get_l2_cache(0)->size;
   if (cpuinfo_get_l3_caches_count() > 0) m->l3 = cpuinfo_get_l3_cache(0)->size;
-  m->cache_total = m->l2 * cpuinfo_get_l2_caches_count() + m->l3 * cpuinfo_get_l3_caches_count();
 }
 
 static const char *mode_name(rp_mode m) { return m == RP_DEFAULT ? "default" : m == RP_QUICK ? "quick" : "tiny"; }
@@ -265,6 +225,16 @@ typedef struct results {
   rp_charts charts;
 } results;
 
+/* The figures of the accuracy run that the quantization and pruning tables
+   quote (the sections do not read each other's results). */
+static void accuracy_quotes(const rp_digits *a, rp_quant_accuracy *q, rp_prune_accuracy *p) {
+  *q = (rp_quant_accuracy){a->fp32, a->int8, a->bytes_fp32, a->bytes_int8};
+  for (size_t i = 0; i < a->n_sparsity; i++) {
+    p->loss[i] = 100 * (a->fp32 - a->pruned[i]);
+    p->loss_finetuned[i] = 100 * (a->fp32 - a->finetuned[i]);
+  }
+}
+
 static int measure(const rp_config *cfg, results *r) {
   double levels[RP_MAX_SPARSITY];
   size_t n = rp_prune_levels(cfg->mode, levels);
@@ -288,12 +258,8 @@ int tk_report_main(int argc, char **argv) {
   if (pick_variants(o.isa, &cfg)) return 2;
   machine m;
   detect(&m);
-  /* Reading twice the caches' capacity evicts what was there (64 MiB when
-     cpuinfo knows no cache sizes, e.g. under qemu; the tiny run stays warm). */
-  if (!o.warm && o.mode != RP_TINY) {
-    size_t twice = 2 * m.cache_total;
-    cfg.budget.flush_bytes = m.cache_total ? (twice > (16u << 20) ? twice : 16u << 20) : 64u << 20;
-  }
+  /* Cold calls: the flush reads a cold set (timing.h; the tiny run stays warm). */
+  if (!o.warm && o.mode != RP_TINY) cfg.budget.flush_bytes = rp_cold_flush_bytes();
 
   bool json_stdout = o.json && !strcmp(o.json, "-");
   FILE *text = json_stdout ? stderr : stdout;
@@ -313,16 +279,19 @@ int tk_report_main(int argc, char **argv) {
 
   if (rc == 0) {
     if (o.charts) rp_charts_write(o.charts, &cfg, &r->quant, &r->kv, &r->prune, &r->charts);
-    noisy = 0; /* counted while the tables print */
+    rp_text out = {text, 0}; /* counts the noisy timings while the tables print */
+    rp_quant_accuracy qa;
+    rp_prune_accuracy pa;
+    accuracy_quotes(&r->acc, &qa, &pa);
     print_header(text, &m, &cfg, active);
-    rp_quant_print(text, &cfg, &r->quant, &r->acc);
-    rp_kv_print(text, &cfg, &r->kv);
-    rp_prune_print(text, &cfg, &r->prune, &r->acc);
-    rp_digits_print(text, &r->acc);
-    if (rp_noisy_count())
+    rp_quant_print(&out, &cfg, &r->quant, &qa);
+    rp_kv_print(&out, &cfg, &r->kv);
+    rp_prune_print(&out, &cfg, &r->prune, &pa);
+    rp_digits_print(&out, &r->acc);
+    if (out.noisy)
       fprintf(text, "\n* %u times marked * are noisy: their median is more than 1.5x the fastest run (the\n"
                     "  machine was busy with something else). The JSON keeps the fastest and slowest runs.\n",
-              rp_noisy_count());
+              out.noisy);
     fprintf(text, "\nMeasured in %.1f s.", elapsed);
     if (o.charts && r->charts.n) {
       fprintf(text, " Charts:");

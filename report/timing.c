@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cold_set.h"
 #include "stats.h"
 
 double rp_now(void) {
@@ -38,6 +39,8 @@ double rp_flush(size_t bytes) {
   flush_sink += sum;
   return rp_now() - t0;
 }
+
+size_t rp_cold_flush_bytes(void) { return tk_cold_set_bytes(); }
 
 /* One timed call, after a flush when the budget asks for cold caches. */
 static int timed_call(const rp_job *job, const rp_budget *b, unsigned iters, double *seconds) {

@@ -18,8 +18,8 @@ typedef struct rp_budget {
   unsigned max_samples;
   /* > 0: "cold" timing. Before every timed call, this many bytes are read
      through so that the call's data comes from DRAM, as in a model whose
-     layers together exceed the caches (each sample is then one call). 0: warm
-     caches, calls back to back. */
+     layers together exceed the caches (each sample is then one call): set it
+     to rp_cold_flush_bytes(). 0: warm caches, calls back to back. */
   size_t flush_bytes;
 } rp_budget;
 
@@ -51,6 +51,10 @@ int rp_measure_jobs(const rp_job *jobs, size_t n, const rp_budget *b);
 /* Evicts the caches by reading `bytes` of a buffer kept for the purpose
    (allocated on first use). Returns the seconds the reading took. */
 double rp_flush(size_t bytes);
+/* How much a flush must read so that the next call starts cold: the cold-set
+   rule the bench shares (report/cold_set.h: 8x the largest cache any source
+   reports, at least 256 MiB). */
+size_t rp_cold_flush_bytes(void);
 
 /* A one-line progress note on stderr: rewritten in place on a terminal;
    elsewhere (logs, CI) only notes with major = true are printed, one per line. */

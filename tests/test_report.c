@@ -1,4 +1,4 @@
-/* tinykern-report: its arithmetic on fixed inputs, its JSON writer and digits model, and whole runs checked as JSON. */
+/* tinykern-report: its arithmetic on fixed inputs, its formatting, JSON writer, cold-set rule and digits model, and whole runs checked as JSON. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -10,6 +10,9 @@
 
 #include "tk_test.h"
 
+#include "cold_set.h"
+#include "config.h"
+#include "format.h"
 #include "json.h"
 #include "model.h"
 #include "report.h"
@@ -289,6 +292,70 @@ static void test_kv_status(void **state) {
   assert_string_equal(rp_kv_status(3), "good");
   assert_string_equal(rp_kv_status(50), "good");
   assert_string_equal(rp_kv_status(NAN), "overhead dominates");
+}
+
+/* ---- formatting: units, and the noisy count that travels in rp_text ---- */
+
+static void test_format(void **state) {
+  (void)state;
+  char b[32];
+  assert_string_equal(rp_fmt_time(b, sizeof b, 250e-9), "250 ns");
+  assert_string_equal(rp_fmt_time(b, sizeof b, 12.34e-6), "12.3 us");
+  assert_string_equal(rp_fmt_time(b, sizeof b, 5.678e-3), "5.68 ms");
+  assert_string_equal(rp_fmt_time(b, sizeof b, 2.5), "2.50 s");
+  assert_string_equal(rp_fmt_time(b, sizeof b, NAN), "-");
+  assert_string_equal(rp_fmt_bytes(b, sizeof b, 1000), "1000 B");
+  assert_string_equal(rp_fmt_bytes(b, sizeof b, 1536), "1.5 KiB");
+  assert_string_equal(rp_fmt_bytes(b, sizeof b, (size_t)16 << 20), "16.0 MiB");
+  /* two texts count apart: nothing is shared behind the caller's back */
+  rp_text a = {NULL, 0}, other = {NULL, 0};
+  rp_timing calm = {1e-3, 0.9e-3, 1.2e-3, 5, 1}, busy = {2e-3, 1e-3, 3e-3, 5, 1};
+  assert_string_equal(rp_fmt_timing(&a, b, sizeof b, &calm), "1.00 ms");
+  assert_int_equal(a.noisy, 0);
+  assert_string_equal(rp_fmt_timing(&a, b, sizeof b, &busy), "2.00 ms*"); /* median > 1.5x fastest */
+  assert_string_equal(rp_fmt_timing(&a, b, sizeof b, &busy), "2.00 ms*");
+  assert_int_equal(a.noisy, 2);
+  assert_int_equal(other.noisy, 0);
+}
+
+/* The chart's "best" is tk_isa_best() when measured, whatever the enum order. */
+static void test_best_variant(void **state) {
+  (void)state;
+  tk_isa best = tk_isa_best();
+  rp_config cfg = {.n_isa = 0};
+  for (int i = TK_ISA_COUNT - 1; i >= 0; i--) /* reversed: the best is not last */
+    if (tk_isa_available((tk_isa)i)) cfg.isa[cfg.n_isa++] = (tk_isa)i;
+  assert_int_equal(cfg.isa[rp_best_variant(&cfg)], best);
+  cfg.n_isa = 0;
+  for (int i = 0; i < TK_ISA_COUNT; i++)
+    if (tk_isa_available((tk_isa)i) && (tk_isa)i != best) cfg.isa[cfg.n_isa++] = (tk_isa)i;
+  if (cfg.n_isa) assert_int_equal(rp_best_variant(&cfg), cfg.n_isa - 1); /* not measured: the last */
+}
+
+/* ---- the cold-set rule the report and the bench share (report/cold_set.h) ---- */
+
+static void test_cold_set_rule(void **state) {
+  (void)state;
+  assert_int_equal(tk_cache_size_parse("32768K\n"), (size_t)32 << 20);
+  assert_int_equal(tk_cache_size_parse("1024K"), (size_t)1 << 20);
+  assert_int_equal(tk_cache_size_parse("2M"), (size_t)2 << 20);
+  assert_int_equal(tk_cache_size_parse("512"), 512);
+  assert_int_equal(tk_cache_size_parse(""), 0);
+  assert_int_equal(tk_cache_size_parse("K"), 0);
+  assert_int_equal(tk_cache_size_parse("12Q"), 0);
+  assert_int_equal(tk_cache_size_parse("99999999999999999999999K"), 0); /* overflow */
+  const size_t mib = (size_t)1 << 20;
+  assert_int_equal(tk_cold_set_rule(0), 256 * mib);      /* no source knows: the floor */
+  assert_int_equal(tk_cold_set_rule(8 * mib), 256 * mib); /* 64 MiB would be too little */
+  assert_int_equal(tk_cold_set_rule(32 * mib), 256 * mib);
+  assert_int_equal(tk_cold_set_rule(96 * mib), 768 * mib);
+  assert_int_equal(tk_cold_set_rule(SIZE_MAX / 2), SIZE_MAX);
+  /* on this machine: at least 8x what either source reports */
+  size_t cold = tk_cold_set_bytes();
+  assert_true(cold >= 256 * mib);
+  assert_true(cold / 8 >= tk_cache_largest_cpuinfo());
+  assert_true(cold / 8 >= tk_cache_largest_sysfs());
+  assert_int_equal(rp_cold_flush_bytes(), cold); /* the report's flush follows the rule */
 }
 
 /* ---- the JSON writer, read back by the checker ---- */
@@ -689,6 +756,16 @@ static void test_report_options(void **state) {
   assert_int_equal(run_quietly(4, bad_isa), 2);
   char *unavailable[] = {"tinykern-report", "--tiny", "--isa", tk_isa_available(TK_ISA_NEON) ? "sse41" : "neon", NULL};
   assert_int_equal(run_quietly(4, unavailable), 2);
+  /* a list of any length (once cut at 128 characters): every available name, repeated */
+  char list[1024] = "";
+  while (strlen(list) <= 128)
+    for (int i = 0; i < TK_ISA_COUNT; i++)
+      if (tk_isa_available((tk_isa)i)) {
+        if (list[0]) strcat(list, ",");
+        strcat(list, tk_isa_name((tk_isa)i));
+      }
+  char *long_list[] = {"tinykern-report", "--tiny", "--no-charts", "--isa", list, NULL};
+  assert_int_equal(run_quietly(5, long_list), 0);
 }
 
 /* In-process --tiny run: under the test setups' qemu CPU models too. */
@@ -753,6 +830,9 @@ int main(void) {
       cmocka_unit_test(test_accuracy),
       cmocka_unit_test(test_break_even),
       cmocka_unit_test(test_kv_status),
+      cmocka_unit_test(test_format),
+      cmocka_unit_test(test_best_variant),
+      cmocka_unit_test(test_cold_set_rule),
       cmocka_unit_test(test_json_writer),
       cmocka_unit_test(test_json_checker_rejects),
       cmocka_unit_test(test_measure),

@@ -3,80 +3,145 @@
 #include <float.h>
 
 /* The including file has included one vector header (simd/<isa>.h), which
-   names the functions through TK_FN and supplies tk_q8w / tk_q8acc (one k-group
-   of 8 packed rows, the int32 sums of 8 rows for one batch row), TK_QL_MR and
-   the fp32 vector ops. The loops below take their block sizes (mr, nr) as
-   arguments but are only called with constants; TK_QL_INLINE makes sure each
-   call is inlined, so it becomes a fully unrolled, register-blocked microkernel
-   (left to itself GCC clones them for one constant and keeps loops over the other). */
+   names the functions through TK_FN and supplies the qlinear step (tk_qlw,
+   tk_qlacc: one k-group of TK_QL_STEP_TILES packed tiles, their int32 row sums
+   for one batch row; generic definition in simd/generic.h) and the fp32
+   vector ops, and defines TK_QL_MR (batch rows per GEMM microkernel step) and
+   optionally TK_QL_KU (independent accumulators of a one-row step, which
+   split k: a GEMV's only chain would otherwise wait on the multiply-add
+   latency at every k-group). The loops below take their block sizes (mr)
+   as arguments but are only called with constants; TK_QL_INLINE makes sure
+   each call is inlined, so it becomes a fully unrolled, register-blocked
+   microkernel (left to itself GCC clones them for one constant and keeps
+   loops over the other). */
 #define TK_QL_INLINE static inline __attribute__((always_inline))
+#ifndef TK_QL_KU
+#define TK_QL_KU 1
+#endif
+/* Output rows of one step: 8 or 16, whole fp32 vectors (TK_VF_WIDTH <= 16). */
+#define TK_QL_STEP_ROWS (TK_QL_ROWS * TK_QL_STEP_TILES)
+_Static_assert(TK_QL_STEP_ROWS % TK_VF_WIDTH == 0, "a step's rows are whole fp32 vectors");
 
 static inline size_t TK_FN(ql_min)(size_t a, size_t b) { return a < b ? a : b; }
 
-/* ---- int8: y = acc * (scale[o] * xscale[b]) + bias[o] over packed tiles ---- */
+/* ---- int8: y = (acc - TK_QL_XBIAS * wsum[o]) * (scale[o] * xscale[b]) + bias[o] ---- */
 
-/* The fp32 epilogue of one tile and batch row: one multiply and one add per
-   output; only the tile's nvalid real rows are written. */
-static inline void TK_FN(ql_store)(tk_q8acc acc, const float *scale, const float *bias, float xs,
-                                   float *y, size_t nvalid) {
-  int32_t a[TK_QL_ROWS];
-  float t[TK_QL_ROWS];
-  tk_q8acc_store(a, acc);
+/* The header fields of a step's tiles side by side (tile t's rows, then tile
+   t + 1's), gathered once per step for all batch rows. corr is TK_QL_XBIAS
+   times the row's weight sum, in wrapping uint32 arithmetic: |wsum| <= 127 *
+   kp, so 128 * wsum can pass 2^31. */
+typedef struct tk_ql_head {
+  float scale[TK_QL_STEP_ROWS], bias[TK_QL_STEP_ROWS];
+  uint32_t corr[TK_QL_STEP_ROWS];
+} tk_ql_head;
+
+static inline void TK_FN(ql_head_load)(tk_ql_head *h, const unsigned char *tile, size_t tb) {
+  for (size_t s = 0; s < TK_QL_STEP_TILES; s++) {
+    const unsigned char *ti = tile + s * tb;
+    memcpy(h->scale + s * TK_QL_ROWS, TK_QL_SCALE(ti), TK_QL_ROWS * sizeof(float));
+    memcpy(h->bias + s * TK_QL_ROWS, TK_QL_BIAS(ti), TK_QL_ROWS * sizeof(float));
+    memcpy(h->corr + s * TK_QL_ROWS, TK_QL_WSUM(ti), TK_QL_ROWS * sizeof(int32_t));
+  }
+  for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) h->corr[i] *= (uint32_t)TK_QL_XBIAS;
+}
+
+/* The fp32 epilogue of one step and batch row: the correction in int32 (the
+   sums wrap like the accumulator lanes and come out exact, see the vector
+   header), then one multiply and one add per output; only the nvalid real
+   rows are written, straight from the registers when they are all real (a
+   memcpy of a variable length is a library call: it cost the avx512vnni GEMM
+   64x1024x1024 about a tenth of its time). */
+static inline void TK_FN(ql_store)(int32_t *a, const tk_ql_head *h, float xs, float *y,
+                                   size_t nvalid) {
+  float t[TK_QL_STEP_ROWS];
+  if (TK_QL_XBIAS)
+    for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) a[i] = (int32_t)((uint32_t)a[i] - h->corr[i]);
   const tk_vf s = tk_vf_set1(xs), big = tk_vf_set1(FLT_MAX);
-  for (size_t i = 0; i < TK_QL_ROWS; i += TK_VF_WIDTH) {
+  const bool whole = nvalid == TK_QL_STEP_ROWS;
+  for (size_t i = 0; i < TK_QL_STEP_ROWS; i += TK_VF_WIDTH) {
     /* The two scales' product can overflow where acc * product does not
        matter: with acc == 0 an infinite product would give 0 * inf = NaN.
        Saturated at FLT_MAX it gives 0, and +-inf only when |y| > FLT_MAX anyway. */
-    tk_vf rs = tk_vf_min(tk_vf_mul(tk_vf_load(scale + i), s), big);
-    tk_vf_store(t + i, tk_vf_add(tk_vf_mul(tk_vf_load_s32(a + i), rs), tk_vf_load(bias + i)));
+    tk_vf rs = tk_vf_min(tk_vf_mul(tk_vf_load(h->scale + i), s), big);
+    tk_vf_store((whole ? y : t) + i,
+                tk_vf_add(tk_vf_mul(tk_vf_load_s32(a + i), rs), tk_vf_load(h->bias + i)));
   }
-  memcpy(y, t, nvalid * sizeof(float));
+  if (!whole) memcpy(y, t, nvalid * sizeof(float));
 }
 
-/* One tile (8 output rows) against mr batch rows of activations x (row stride
-   ldx elements, kp of them, zero padding included): every k-group of weights is
-   loaded once and used for all mr rows. */
-TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t kp, const tk_qx *x, size_t ldx,
-                                  size_t mr, const float *xscale, float *y, size_t ldy,
-                                  size_t nvalid) {
-  const float *scale = TK_QL_SCALE(tile);
+/* One step's tiles (from `tile`, tb bytes apart) against mr batch rows of
+   activations x (row stride ldx elements, kp of them, zero padding included):
+   every k-group of weights is loaded once and used for all mr rows. One row
+   alone runs TK_QL_KU accumulators over interleaved k-groups instead. */
+TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp,
+                                  const tk_qlx *x, size_t ldx, size_t mr,
+                                  const tk_ql_head *h, const float *xscale, float *y,
+                                  size_t ldy, size_t nvalid) {
   const int8_t *q = TK_QL_Q(tile);
-  tk_q8acc acc[TK_QL_MR];
-  for (size_t i = 0; i < mr; i++) acc[i] = tk_q8acc_zero();
-  for (size_t g = 0; g < kp / TK_QL_KGROUP; g++) {
-    tk_q8w w = tk_q8w_load(q + g * TK_QL_GROUP_BYTES);
-    for (size_t i = 0; i < mr; i++)
-      acc[i] = tk_q8acc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
+  const size_t ng = kp / TK_QL_KGROUP;
+  int32_t a[TK_QL_STEP_ROWS];
+  if (mr == 1 && TK_QL_KU > 1) {
+    tk_qlacc acc[TK_QL_KU];
+    for (size_t u = 0; u < TK_QL_KU; u++) acc[u] = tk_qlacc_zero();
+    size_t g = 0;
+    for (; g + TK_QL_KU <= ng; g += TK_QL_KU)
+      for (size_t u = 0; u < TK_QL_KU; u++)
+        acc[u] = tk_qlacc_madd(acc[u], tk_qlw_load(q + (g + u) * TK_QL_GROUP_BYTES, tb),
+                               x + (g + u) * TK_QL_KGROUP);
+    for (; g < ng; g++)
+      acc[0] = tk_qlacc_madd(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb), x + g * TK_QL_KGROUP);
+    tk_qlacc_store(a, acc[0]);
+    for (size_t u = 1; u < TK_QL_KU; u++) {
+      int32_t p[TK_QL_STEP_ROWS];
+      tk_qlacc_store(p, acc[u]);
+      for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) a[i] = (int32_t)((uint32_t)a[i] + (uint32_t)p[i]);
+    }
+    TK_FN(ql_store)(a, h, xscale[0], y, nvalid);
+    return;
   }
-  for (size_t i = 0; i < mr; i++)
-    TK_FN(ql_store)(acc[i], scale, TK_QL_BIAS(tile), xscale[i], y + i * ldy, nvalid);
+  tk_qlacc acc[TK_QL_MR];
+  for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_zero();
+  for (size_t g = 0; g < ng; g++) {
+    tk_qlw w = tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb);
+    for (size_t i = 0; i < mr; i++)
+      acc[i] = tk_qlacc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
+  }
+  for (size_t i = 0; i < mr; i++) {
+    tk_qlacc_store(a, acc[i]);
+    TK_FN(ql_store)(a, h, xscale[i], y + i * ldy, nvalid);
+  }
 }
 
 /* Batch 1 is a GEMV: one pass over the tiles streams the packed weights once.
    Larger batches go block by block (tk_ql_batch_block rows, whose activations
-   stay in L2): for each tile (8 * kp bytes, stays in L1), TK_QL_MR rows of
-   batch per microkernel step, then the remaining rows one by one. Each block's
-   activations are first copied into work as tk_qx (int16 on x86: widened once
-   here instead of once per tile). */
+   stay in L2): for each step's tiles (8 * kp bytes each, in L1), TK_QL_MR rows
+   of batch per microkernel step, then the remaining rows one by one. Each
+   block's activations are first copied into work as tk_qlx (int16 or x + 128
+   as u8 on x86: converted once here instead of once per tile). The tile
+   count is even, so a two-tile step never runs past the last tile. */
 void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *xq,
                        const float *xscale, size_t batch, float *y, void *work) {
   const unsigned char *base = tiles;
-  const size_t n_tiles = (out + TK_QL_ROWS - 1) / TK_QL_ROWS;
+  const size_t n_steps = (out + TK_QL_STEP_ROWS - 1) / TK_QL_STEP_ROWS;
+  const size_t tb = TK_QL_TILE_BYTES(kp);
   const size_t block = tk_ql_batch_block(kp);
-  tk_qx *xw = work;
+  tk_qlx *xw = work;
   for (size_t b0 = 0; b0 < batch; b0 += block) {
     const size_t nb = TK_FN(ql_min)(block, batch - b0);
-    for (size_t i = 0; i < nb * kp; i++) xw[i] = (tk_qx)xq[b0 * kp + i];
-    for (size_t t = 0; t < n_tiles; t++) {
-      const unsigned char *tile = base + t * TK_QL_TILE_BYTES(kp);
-      const size_t o = t * TK_QL_ROWS, nvalid = TK_FN(ql_min)(TK_QL_ROWS, out - o);
+    for (size_t i = 0; i < nb * kp; i++) xw[i] = tk_qlx_from_s8(xq[b0 * kp + i]);
+    for (size_t t = 0; t < n_steps; t++) {
+      const unsigned char *tile = base + t * TK_QL_STEP_TILES * tb;
+      const size_t o = t * TK_QL_STEP_ROWS, nvalid = TK_FN(ql_min)(TK_QL_STEP_ROWS, out - o);
+      tk_ql_head h;
+      TK_FN(ql_head_load)(&h, tile, tb);
       float *yt = y + b0 * out + o;
       size_t b = 0;
       for (; b + TK_QL_MR <= nb; b += TK_QL_MR)
-        TK_FN(ql_tile)(tile, kp, xw + b * kp, kp, TK_QL_MR, xscale + b0 + b, yt + b * out, out,
-                       nvalid);
+        TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
+                       yt + b * out, out, nvalid);
       for (; b < nb; b++)
-        TK_FN(ql_tile)(tile, kp, xw + b * kp, kp, 1, xscale + b0 + b, yt + b * out, out, nvalid);
+        TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, 1, &h, xscale + b0 + b, yt + b * out, out,
+                       nvalid);
     }
   }
 }
@@ -88,9 +153,12 @@ void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *x
    loads TK_LF_MR activation vectors and TK_LF_NR weight vectors per step for
    TK_LF_MR * TK_LF_NR fused multiply-adds, and reduces each accumulator once at
    the end. No packing is needed (the layer is stateless); 3 x 4 uses 12
-   accumulators + 3 activations + 1 weight = 16 registers on x86. */
+   accumulators + 3 activations + 1 weight = 16 registers on x86. A variant
+   file with more registers may set its own. */
+#ifndef TK_LF_MR
 #define TK_LF_MR 3
 #define TK_LF_NR 4
+#endif
 /* k is cut into blocks of TK_LF_KC floats (a multiple of every vector width) so
    that one microkernel's TK_LF_NR weight slices (8 KiB) stay in L1 while it
    runs over a block of TK_LF_MB batch rows (their slices, 128 KiB, in L2). */

@@ -3,4 +3,8 @@
 
 #include "qlinear/qlinear_kernels.h"
 
+/* Batch rows per GEMM microkernel step: 2 SDOT accumulator registers per
+   batch row (simd/neondot.h). */
+#define TK_QL_MR 4
+
 #include "qlinear/qlinear_body.h"

@@ -3,4 +3,7 @@
 
 #include "qlinear/qlinear_kernels.h"
 
+/* Batch rows per GEMM microkernel step: one (no registers to block for). */
+#define TK_QL_MR 1
+
 #include "qlinear/qlinear_body.h"

@@ -2,45 +2,9 @@
 #ifndef TK_SIMD_AVX2_H
 #define TK_SIMD_AVX2_H
 
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx2.h>
-#include <simde/x86/fma.h>
-
-#include "simd/common.h"
+#include "simd/avx2_base.h"
 
 #define TK_ISA_SUFFIX avx2
-
-/* ---- fp32 vectors ---- */
-#define TK_VF_WIDTH 8
-typedef __m256 tk_vf;
-static inline tk_vf tk_vf_load(const float *p) { return _mm256_loadu_ps(p); }
-static inline void tk_vf_store(float *p, tk_vf v) { _mm256_storeu_ps(p, v); }
-static inline tk_vf tk_vf_set1(float x) { return _mm256_set1_ps(x); }
-static inline tk_vf tk_vf_zero(void) { return _mm256_setzero_ps(); }
-static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return _mm256_add_ps(a, b); }
-static inline tk_vf tk_vf_sub(tk_vf a, tk_vf b) { return _mm256_sub_ps(a, b); }
-static inline tk_vf tk_vf_mul(tk_vf a, tk_vf b) { return _mm256_mul_ps(a, b); }
-static inline tk_vf tk_vf_div(tk_vf a, tk_vf b) { return _mm256_div_ps(a, b); }
-static inline tk_vf tk_vf_max(tk_vf a, tk_vf b) { return _mm256_max_ps(a, b); }
-static inline tk_vf tk_vf_min(tk_vf a, tk_vf b) { return _mm256_min_ps(a, b); }
-static inline tk_vf tk_vf_abs(tk_vf a) {
-  return _mm256_castsi256_ps(
-      _mm256_and_si256(_mm256_castps_si256(a), _mm256_set1_epi32(0x7fffffff)));
-}
-/* a * b + c */
-static inline tk_vf tk_vf_fmadd(tk_vf a, tk_vf b, tk_vf c) { return _mm256_fmadd_ps(a, b, c); }
-static inline float tk_vf_hmax(tk_vf a) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
-}
-static inline float tk_vf_hsum(tk_vf a) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
 
 /* ---- int8 ---- */
 /* vpmovsxbw widens 16 int8 to int16 exactly; vpmaddwd multiplies pairs and adds
@@ -50,148 +14,13 @@ static inline float tk_vf_hsum(tk_vf a) {
 typedef __m256i tk_vs32;
 static inline tk_vs32 tk_vs32_zero(void) { return _mm256_setzero_si256(); }
 static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) { return _mm256_add_epi32(a, b); }
-static inline int32_t tk_vs32_hsum(tk_vs32 a) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
-static inline __m256i tk_load_s8_as_s16(const int8_t *p) {
-  return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p));
-}
+static inline int32_t tk_vs32_hsum(tk_vs32 a) { return tk_ymm_hsum_epi32(a); }
 static inline tk_vs32 tk_dot_s8_step(tk_vs32 acc, const int8_t *a, const int8_t *b) {
   __m256i lo = _mm256_madd_epi16(tk_load_s8_as_s16(a), tk_load_s8_as_s16(b));
   __m256i hi = _mm256_madd_epi16(tk_load_s8_as_s16(a + 16), tk_load_s8_as_s16(b + 16));
   return _mm256_add_epi32(acc, _mm256_add_epi32(lo, hi));
 }
-static inline void tk_vf_store_s8(int8_t *q, tk_vf v) {
-  __m256i i32 = _mm256_cvtps_epi32(v);
-  __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
-  _mm_storel_epi64((__m128i *)(void *)q, _mm_packs_epi16(i16, i16));
-}
-static inline tk_vf tk_vf_load_s8(const int8_t *q) {
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)q)));
-}
 
-/* ---- qlinear ---- */
-/* One k-group of the packed weights is 32 bytes: 8 output rows x 4 consecutive
-   k (qlinear/qlinear_kernels.h). vpmovsxbw widens rows 0-3 and rows 4-7 to
-   int16; the kernels keep their activations as int16 (tk_qx), so one 64-bit
-   broadcast puts x[k..k+3] beside every row, and vpmaddwd leaves per row two
-   int32 partial sums (k0+k1, k2+k3), added by vphaddd once per tile. Exact for
-   every int8 input (no vpmaddubsw, see the int8 section). 2 accumulator
-   registers per batch row: 6 rows of batch per step use 12 of the 16 ymm
-   registers, the widened weights 2 and the broadcast 1; each weight load and
-   widening then serves 6 x 32 MACs. */
-#define TK_QL_MR 6
-typedef int16_t tk_qx;
-typedef struct tk_q8w {
-  __m256i r0123, r4567;
-} tk_q8w;
-/* The accumulators are GNU vectors of int32, not __m256i (a vector of int64
-   to the compiler): with the loop-carried value in the same mode as the add,
-   GCC keeps all 12 in registers instead of spilling and copying them. */
-typedef int32_t tk_ql_v8s32 __attribute__((vector_size(32)));
-typedef struct tk_q8acc {
-  tk_ql_v8s32 r0123, r4567;
-} tk_q8acc;
-static inline tk_ql_v8s32 tk_ql_as_v8s32(__m256i v) {
-  tk_ql_v8s32 r;
-  memcpy(&r, &v, sizeof r);
-  return r;
-}
-static inline __m256i tk_ql_as_m256i(tk_ql_v8s32 v) {
-  __m256i r;
-  memcpy(&r, &v, sizeof r);
-  return r;
-}
-static inline tk_q8w tk_q8w_load(const int8_t *p) {
-  tk_q8w w = {tk_load_s8_as_s16(p), tk_load_s8_as_s16(p + 16)};
-  return w;
-}
-static inline tk_q8acc tk_q8acc_zero(void) {
-  tk_q8acc a = {{0}, {0}};
-  return a;
-}
-static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
-  int64_t x4;
-  memcpy(&x4, x, sizeof x4);
-  __m256i xb = _mm256_set1_epi64x(x4);
-  a.r0123 += tk_ql_as_v8s32(_mm256_madd_epi16(w.r0123, xb));
-  a.r4567 += tk_ql_as_v8s32(_mm256_madd_epi16(w.r4567, xb));
-  return a;
-}
-static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
-  /* vphaddd works per 128-bit lane: r0 r1 r4 r5 | r2 r3 r6 r7; vpermq restores row order. */
-  __m256i s = _mm256_hadd_epi32(tk_ql_as_m256i(a.r0123), tk_ql_as_m256i(a.r4567));
-  _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permute4x64_epi64(s, _MM_SHUFFLE(3, 1, 2, 0)));
-}
-static inline tk_vf tk_vf_load_s32(const int32_t *p) {
-  return _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
-}
-/* ---- sparse ---- */
-/* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
-   (see simd/scalar.h). Scalar loads, not vgatherdps: on this Zen 3, SpMV 4096x4096
-   (median of 41 runs interleaved in one process) took 0.45 / 0.24 / 0.12 ms with
-   scalar loads against 0.61 / 0.31 / 0.14 ms with _mm256_i32gather_ps at 90 / 95 /
-   98% sparsity; the two tied at 50% and 80%, the gather led by 12% at 70% (a
-   matrix about the size of L3). Four 16-bit indices come in through one 64-bit
-   load and are split in integer registers (little-endian, as x86 is): half the
-   load-port work of 8 movzx. */
-static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
-  uint64_t lo, hi;
-  memcpy(&lo, idx, 8);
-  memcpy(&hi, idx + 4, 8);
-  return _mm256_setr_ps(base[lo & 0xffff], base[(lo >> 16) & 0xffff], base[(lo >> 32) & 0xffff],
-                        base[lo >> 48], base[hi & 0xffff], base[(hi >> 16) & 0xffff],
-                        base[(hi >> 32) & 0xffff], base[hi >> 48]);
-}
-static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
-  return _mm256_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]], base[idx[4]],
-                        base[idx[5]], base[idx[6]], base[idx[7]]);
-}
-static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
-                              _mm_set1_ps(base[idx[1]]), 1);
-}
-static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
-                              _mm_set1_ps(base[idx[1]]), 1);
-}
-/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16):
-   8 x 8 = 64 floats, a whole n = 64 row of C in one pass. */
-#define TK_SPMM_ACC 8
-/* ---- attention ---- */
-#include <simde/x86/f16c.h>
-/* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
-static inline tk_vf tk_vf_pow2_magic(tk_vf t) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
-}
-/* F16C: 8 halves <-> 8 fp32 in one instruction; the immediate asks for round
-   to nearest even whatever MXCSR says, so the bits match the other ISAs. */
-static inline tk_vf tk_vf_load_f16(const uint16_t *p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
-}
-static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
-  _mm_storeu_si128((__m128i *)(void *)p,
-                   _mm256_cvtps_ph(v, SIMDE_MM_FROUND_TO_NEAREST_INT | SIMDE_MM_FROUND_NO_EXC));
-}
-
-/* The horizontal sums of four vectors: pairwise adds within each 128-bit half
-   (vhaddps) leave the four partial sums of each half in order; one add of
-   the halves finishes them. */
-static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
-  __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
-}
-
-/* ---- s8 KV cache ---- */
-#include "simd/x86_a16.h"
-/* v holds integers in [-32768, 32767]: store them as TK_VF_WIDTH int16. */
-static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
-  const __m256i i = _mm256_cvtps_epi32(v);
-  _mm_storeu_si128((__m128i *)(void *)p,
-                   _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1)));
-}
+#include "simd/generic.h"
 
 #endif

@@ -1,27 +1,23 @@
-/* The NEON + dot-product (armv8.2-a) vector header: simd/neon.h with the SDOT int8 step. */
+/* The NEON + dot-product (armv8.2-a) vector header: the NEON vocabulary with the SDOT int8 steps. */
 #ifndef TK_SIMD_NEONDOT_H
 #define TK_SIMD_NEONDOT_H
 
+#include "simd/neon_base.h"
+
 #define TK_ISA_SUFFIX neondot
 
+/* ---- int8 ---- */
 /* vdotq_s32 adds four int8 x int8 products into each int32 lane (16 MACs per
    instruction); the products are formed at full width, so -128 * -128 is exact. */
 #define TK_S8_STEP 16
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/arm/neon.h>
-typedef int32x4_t tk_vs32;
 static inline tk_vs32 tk_dot_s8_step(tk_vs32 acc, const int8_t *a, const int8_t *b) {
   return vdotq_s32(acc, vld1q_s8(a), vld1q_s8(b));
 }
 
-#include "simd/neon.h"
-
 /* ---- qlinear ---- */
 /* SDOT: each lane of vdotq_s32 is one row's 4-k dot product, so one instruction
    does 4 rows x 4 k against the broadcast activations and the accumulator holds
-   the 8 row sums directly. 2 accumulator registers per batch row; 4 rows of
-   batch per step. */
-#define TK_QL_MR 4
+   the 8 row sums directly. 2 accumulator registers per batch row. */
 typedef struct tk_q8acc {
   int32x4_t r0123, r4567;
 } tk_q8acc;
@@ -40,6 +36,6 @@ static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
   vst1q_s32(out + 4, a.r4567);
 }
 
-#include "simd/neon_a16.h"
+#include "simd/generic.h"
 
 #endif

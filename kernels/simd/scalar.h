@@ -46,7 +46,6 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) { return (float)q[0]; }
 /* One k-group of the packed weights is 8 output rows x 4 consecutive k
    (qlinear/qlinear_kernels.h); an accumulator holds the int32 sums of the 8
    rows for one batch row. Scalar: a plain array, the "load" keeps a pointer. */
-#define TK_QL_MR 1 /* batch rows per GEMM microkernel step */
 typedef int8_t tk_qx; /* element of the kernel's activation copy */
 typedef const int8_t *tk_q8w;
 typedef struct tk_q8acc {
@@ -75,8 +74,6 @@ static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) { r
 static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
 static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
-/* Vectors of C-row accumulators an SpMM pass keeps in registers. */
-#define TK_SPMM_ACC 4
 /* ---- attention ---- */
 #include <simde/simde-f16.h>
 /* t = n + TK_EXP2_MAGIC for an integer n in [-127, 0] (set by the add that
@@ -112,24 +109,23 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
 }
 
-/* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
-static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
-  out[0] = a, out[1] = b, out[2] = c, out[3] = d;
-}
-
 /* s8 KV cache (attention/attention_kernels.h): acc lane i += the dot product
    of a tile's 4 int8 at lane i (qlinear's packed layout, 8 lanes x 4) with 4
-   int16 w in [-16383, 16383] (weights times V, queries times K); the
-   accumulator is qlinear's. */
-#define tk_a16acc tk_q8acc
-#define tk_a16acc_zero tk_q8acc_zero
-#define tk_a16acc_store tk_q8acc_store
-static inline tk_q8acc tk_a16_dot(tk_q8acc a, const int8_t *tile, const int16_t *w) {
+   int16 w in [-16383, 16383] (14-bit weights times V, 15-bit queries times
+   K); the accumulator is qlinear's (one pass: simd/generic.h's two passes
+   would double the work). */
+#define TK_NATIVE_A16_DOT
+typedef tk_q8acc tk_a16acc;
+static inline tk_a16acc tk_a16acc_zero(void) { return tk_q8acc_zero(); }
+static inline void tk_a16acc_store(int32_t *out, tk_a16acc a) { tk_q8acc_store(out, a); }
+static inline tk_a16acc tk_a16_dot(tk_a16acc a, const int8_t *tile, const int16_t *w) {
   for (int r = 0; r < 8; r++)
     for (int j = 0; j < 4; j++) a.r[r] += (int32_t)tile[4 * r + j] * (int32_t)w[j];
   return a;
 }
 /* v holds an integer in [-32768, 32767]: store it as int16. */
 static inline void tk_vf_store_s16(int16_t *p, tk_vf v) { p[0] = (int16_t)(int32_t)v; }
+
+#include "simd/generic.h"
 
 #endif

@@ -78,8 +78,7 @@ static inline tk_vf tk_vf_load_s8(const int8_t *q) {
    broadcast puts x[k..k+3] beside every row, and pmaddwd leaves per row two
    int32 partial sums (k0+k1, k2+k3), added by phaddd once per tile. Exact for
    every int8 input, as in the int8 section. 4 accumulator registers per batch
-   row: 2 rows of batch per step fit the 16 xmm registers. */
-#define TK_QL_MR 2
+   row. */
 typedef int16_t tk_qx;
 typedef struct tk_q8w {
   __m128i r01, r23, r45, r67;
@@ -150,8 +149,6 @@ static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx)
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
   return _mm_set1_ps(base[idx[0]]);
 }
-/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16). */
-#define TK_SPMM_ACC 8
 /* ---- attention ---- */
 #include <simde/simde-f16.h>
 /* 2^n from t = n + TK_EXP2_MAGIC, n in [-127, 0] (see simd/scalar.h). */
@@ -180,6 +177,7 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   for (int i = 0; i < 4; i++) p[i] = simde_float16_as_uint16(simde_float16_from_float32(x[i]));
 }
 
+#define TK_NATIVE_VF_HSUM4
 /* The horizontal sums of four vectors: two rounds of pairwise adds (haddps). */
 static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
   _mm_storeu_ps(out, _mm_hadd_ps(_mm_hadd_ps(a, b), _mm_hadd_ps(c, d)));
@@ -192,5 +190,7 @@ static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
   const __m128i i = _mm_cvtps_epi32(v);
   _mm_storel_epi64((__m128i *)(void *)p, _mm_packs_epi32(i, i));
 }
+
+#include "simd/generic.h"
 
 #endif

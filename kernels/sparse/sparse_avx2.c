@@ -3,4 +3,8 @@
 
 #include "sparse/sparse_kernels.h"
 
+/* Vectors of C-row accumulators an SpMM pass keeps in registers (of 16):
+   8 x 8 = 64 floats, a whole n = 64 row of C in one pass. */
+#define TK_SPMM_ACC 8
+
 #include "sparse/sparse_body.h"

@@ -3,4 +3,7 @@
 
 #include "sparse/sparse_kernels.h"
 
+/* Vectors of C-row accumulators an SpMM pass keeps in registers (16 on armv7, 32 on aarch64). */
+#define TK_SPMM_ACC 8
+
 #include "sparse/sparse_body.h"

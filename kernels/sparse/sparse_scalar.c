@@ -3,4 +3,7 @@
 
 #include "sparse/sparse_kernels.h"
 
+/* Vectors of C-row accumulators an SpMM pass keeps in registers. */
+#define TK_SPMM_ACC 4
+
 #include "sparse/sparse_body.h"

@@ -1,0 +1,18 @@
+/* qlinear kernels for AVX-512 (F/BW/DQ/VL) without VNNI: the shared body over simd/avx512.h (vpmaddwd on tile pairs). */
+#include "simd/avx512.h"
+
+#include "qlinear/qlinear_kernels.h"
+
+/* Batch rows per GEMM microkernel step: two zmm accumulators per batch row
+   (tile t and t + 1), so 12 rows use 24 of the 32 registers, the widened
+   weights 2 and the broadcast 1. */
+#define TK_QL_MR 12
+/* A GEMV's one batch row splits k over 2 accumulator pairs. */
+#define TK_QL_KU 2
+/* tk_linear_f32's microkernel: 4 x 5 zmm accumulators + 4 activations + 1
+   weight = 25 of the 32 registers; 9 loads per 20 FMAs, where 3 x 4 needed 7
+   per 12 and Zen 4 loads one zmm per cycle. */
+#define TK_LF_MR 4
+#define TK_LF_NR 5
+
+#include "qlinear/qlinear_body.h"

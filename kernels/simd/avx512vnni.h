@@ -1,0 +1,83 @@
+/* The AVX-512 + VNNI vector header: simd/avx512.h's vocabulary with vpdpbusd (u8 x s8 -> int32) for the int8 dot and the qlinear step. */
+#ifndef TK_SIMD_AVX512VNNI_H
+#define TK_SIMD_AVX512VNNI_H
+
+#include "simd/avx512_base.h"
+
+#define TK_ISA_SUFFIX avx512vnni
+
+/* ---- int8 ---- */
+/* vpdpbusd multiplies 4 u8 by 4 s8 and adds them into each int32 lane, 64
+   MACs per instruction. a ^ 0x80 is a + 128 as u8, so the lanes of acc sum
+   (a + 128) * b; corr sums 128 * b (vpdpbusd of 0x80 bytes against b), and
+   acc - corr is the exact sum of a * b for every input, -128 * -128
+   included. Neither saturates (vpdpbusd wraps; vpdpbusds would saturate):
+   the lanes may wrap around int32, but the difference is right modulo 2^32
+   and the true total fits int32 (n <= TK_DOT_S8_MAX_N), so the wrapping
+   hsum of acc - corr is exact. The second vpdpbusd costs nothing where the
+   step is bound by its two 64-byte loads (one zmm load per cycle on Zen 4). */
+#define TK_S8_STEP 64
+typedef struct tk_vs32 {
+  __m512i acc, corr;
+} tk_vs32;
+static inline tk_vs32 tk_vs32_zero(void) {
+  tk_vs32 z = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  return z;
+}
+static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) {
+  tk_vs32 s = {_mm512_add_epi32(a.acc, b.acc), _mm512_add_epi32(a.corr, b.corr)};
+  return s;
+}
+static inline int32_t tk_vs32_hsum(tk_vs32 a) {
+  return tk_zmm_hsum_epi32(_mm512_sub_epi32(a.acc, a.corr));
+}
+static inline tk_vs32 tk_dot_s8_step(tk_vs32 s, const int8_t *a, const int8_t *b) {
+  const __m512i bias = _mm512_set1_epi8((char)0x80);
+  const __m512i va = _mm512_loadu_si512((const void *)a), vb = _mm512_loadu_si512((const void *)b);
+  s.acc = _mm512_dpbusd_epi32(s.acc, _mm512_xor_si512(va, bias), vb);
+  s.corr = _mm512_dpbusd_epi32(s.corr, bias, vb);
+  return s;
+}
+
+/* ---- qlinear: two tiles (16 rows) per step ---- */
+/* One zmm holds k-group g of tile t (low half) and of tile t + 1 (high half):
+   16 rows x 4 k. The kernel's activations are u8 = x + 128 (TK_QL_XBIAS), one
+   32-bit broadcast puts x[k..k+3] beside every row, and vpdpbusd adds the 4
+   products of each row into its lane: the accumulator holds the 16 row sums
+   directly, one register per batch row. The sums include 128 * (the row's
+   weight sum), which the qlinear body subtracts with the tile's wsum; lanes
+   may wrap around int32 (vpdpbusd does not saturate), the corrected sum is
+   exact because the true one fits int32 (tk_qlinear's in_features bound). */
+#define TK_NATIVE_QL_STEP
+#define TK_QL_STEP_TILES 2
+#define TK_QL_XBIAS 128
+typedef uint8_t tk_qlx;
+static inline tk_qlx tk_qlx_from_s8(int8_t x) { return (tk_qlx)(x ^ 0x80); }
+typedef __m512i tk_qlw;
+/* The accumulators are GNU vectors of int32, the mode vpdpbusd works in, not
+   __m512i (a vector of int64 to GCC): with __m512i, GCC 12 copied all 8
+   accumulators between registers at every k-group (16 vmovdqa64 per 8
+   vpdpbusd); clang gives the same loop either way. */
+typedef int32_t tk_qlacc __attribute__((vector_size(64)));
+static inline tk_qlw tk_qlw_load(const int8_t *q, size_t tile_bytes) {
+  return tk_zmm_join(_mm256_loadu_si256((const __m256i *)(const void *)q),
+                     _mm256_loadu_si256((const __m256i *)(const void *)(q + tile_bytes)));
+}
+static inline tk_qlacc tk_qlacc_zero(void) {
+  tk_qlacc z = {0};
+  return z;
+}
+static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
+  int32_t x4;
+  __m512i r;
+  memcpy(&x4, x, sizeof x4);
+  memcpy(&r, &a, sizeof r);
+  r = _mm512_dpbusd_epi32(r, _mm512_set1_epi32(x4), w);
+  memcpy(&a, &r, sizeof a);
+  return a;
+}
+static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { memcpy(out, &a, sizeof a); }
+
+#include "simd/generic.h"
+
+#endif

@@ -1,0 +1,372 @@
+/* Embedding: tk_exec parts (built-in pool and host parallel-fors) against the plain calls, workspaces, int8 import and export, row blocks. */
+#include <math.h>
+#include <pthread.h>
+
+#include "qlinear/qlinear_kernels.h"
+#include "tk_test.h"
+
+/* A host parallel-for that runs the parts on fresh threads, one per part,
+   (at most 16 at once): the most hostile schedule a host could have. */
+typedef struct host_part {
+  tk_task_fn task;
+  void *ctx;
+  size_t i;
+} host_part;
+static void *host_thread(void *arg) {
+  const host_part *p = arg;
+  p->task(p->ctx, p->i);
+  return NULL;
+}
+static size_t host_calls;
+static void host_threads_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  (void)host;
+  host_calls++;
+  for (size_t base = 0; base < n; base += 16) {
+    pthread_t t[16];
+    host_part p[16];
+    const size_t m = n - base < 16 ? n - base : 16;
+    for (size_t i = 0; i < m; i++) {
+      p[i] = (host_part){task, ctx, base + i};
+      assert_int_equal(pthread_create(&t[i], NULL, host_thread, &p[i]), 0);
+    }
+    for (size_t i = 0; i < m; i++) pthread_join(t[i], NULL);
+  }
+}
+/* A host parallel-for that runs the parts backwards on this thread: order must not matter. */
+static void host_backwards_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  (void)host;
+  for (size_t i = n; i-- > 0;) task(ctx, i);
+}
+
+static float *random_floats(tk_rng *r, size_t n, float lo, float hi) {
+  float *x = malloc((n ? n : 1) * sizeof *x);
+  assert_non_null(x);
+  for (size_t i = 0; i < n; i++) x[i] = tk_rng_f32(r, lo, hi);
+  return x;
+}
+
+/* The execs every parallel test runs: pool sizes 1, 2, 3 and 9 (more threads
+   than parts for small shapes), and the two host parallel-fors with 2, 5 and
+   64 parts. n_execs counts those this build offers (no pool without pthreadpool). */
+static tk_pool *pools[4];
+static tk_exec execs[10];
+static size_t n_execs;
+
+static int setup_execs(void **state) {
+  (void)state;
+  const size_t sizes[4] = {1, 2, 3, 9};
+  n_execs = 0;
+  for (size_t i = 0; i < 4; i++)
+    if (tk_pool_create(sizes[i], &pools[i]) == TK_OK) execs[n_execs++] = tk_pool_exec(pools[i]);
+  const size_t parts[3] = {2, 5, 64};
+  for (size_t i = 0; i < 3; i++) {
+    execs[n_execs++] = (tk_exec){.parallel_for = host_threads_for, .n_threads = parts[i]};
+    execs[n_execs++] = (tk_exec){.parallel_for = host_backwards_for, .n_threads = parts[i]};
+  }
+  return 0;
+}
+
+static int teardown_execs(void **state) {
+  (void)state;
+  for (size_t i = 0; i < 4; i++) tk_pool_destroy(pools[i]);
+  return 0;
+}
+
+static const size_t shapes[][3] = {
+    /* batch, out, in */
+    {1, 1, 1}, {1, 7, 33}, {1, 17, 64}, {1, 100, 5}, {1, 300, 257}, {2, 9, 40},
+    {3, 33, 17}, {5, 16, 128}, {64, 70, 96}, {130, 40, 300},
+};
+
+static void qlinear_parts_bit_identical_to_plain_under_every_isa(void **state) {
+  (void)state;
+  tk_rng r = {0xe1};
+  const tk_isa before = tk_isa_active();
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const size_t batch = shapes[s][0], out = shapes[s][1], in = shapes[s][2];
+    float *w = random_floats(&r, out * in, -1, 1), *bias = random_floats(&r, out, -1, 1);
+    float *x = random_floats(&r, batch * in, -3, 3);
+    float *want = malloc(batch * out * sizeof(float)), *got = malloc(batch * out * sizeof(float));
+    assert_non_null(want);
+    assert_non_null(got);
+    tk_qlinear *l;
+    assert_int_equal(tk_qlinear_create(w, out, in, bias, &l), TK_OK);
+    for (int i = 0; i < TK_ISA_COUNT; i++) {
+      if (!tk_isa_available((tk_isa)i)) continue;
+      assert_int_equal(tk_isa_select((tk_isa)i), TK_OK);
+      assert_int_equal(tk_qlinear_forward(l, x, batch, want), TK_OK);
+      for (size_t e = 0; e < n_execs; e++) {
+        memset(got, 0xff, batch * out * sizeof(float));
+        assert_int_equal(tk_qlinear_forward_ex(&execs[e], l, x, batch, got), TK_OK);
+        if (memcmp(got, want, batch * out * sizeof(float))) {
+          print_error("qlinear_forward_ex %s batch=%zu out=%zu in=%zu exec %zu (%zu parts): differs\n",
+                      tk_isa_name((tk_isa)i), batch, out, in, e, execs[e].n_threads);
+          fail();
+        }
+        /* The same through a caller workspace of exactly the size asked for. */
+        tk_exec with_ws = execs[e];
+        with_ws.workspace_bytes = tk_qlinear_workspace_bytes(l, batch, &with_ws);
+        assert_true(with_ws.workspace_bytes > 0);
+        with_ws.workspace = malloc(with_ws.workspace_bytes);
+        assert_non_null(with_ws.workspace);
+        memset(got, 0xff, batch * out * sizeof(float));
+        assert_int_equal(tk_qlinear_forward_ex(&with_ws, l, x, batch, got), TK_OK);
+        assert_memory_equal(got, want, batch * out * sizeof(float));
+        free(with_ws.workspace);
+      }
+    }
+    tk_qlinear_destroy(l);
+    free(w), free(bias), free(x), free(want), free(got);
+  }
+  assert_int_equal(tk_isa_select(before), TK_OK);
+}
+
+static void qlinear_ex_bad_input_writes_nothing(void **state) {
+  (void)state;
+  tk_rng r = {0xe2};
+  const size_t out = 20, in = 30, batch = 3;
+  float *w = random_floats(&r, out * in, -1, 1), *x = random_floats(&r, batch * in, -1, 1);
+  float y[60], sentinel[60];
+  memset(sentinel, 0x5a, sizeof sentinel);
+  tk_qlinear *l;
+  assert_int_equal(tk_qlinear_create(w, out, in, NULL, &l), TK_OK);
+  tk_exec e = {.parallel_for = host_backwards_for, .n_threads = 2};
+  const size_t need = tk_qlinear_workspace_bytes(l, batch, &e);
+  unsigned char *ws = malloc(need);
+  assert_non_null(ws);
+  /* A workspace smaller than asked for. */
+  e.workspace = ws;
+  e.workspace_bytes = need - 1;
+  memcpy(y, sentinel, sizeof y);
+  assert_int_equal(tk_qlinear_forward_ex(&e, l, x, batch, y), TK_ERR_ARG);
+  assert_memory_equal(y, sentinel, sizeof y);
+  /* A NaN in the last row: checked before y is touched, whichever part sees it. */
+  e.workspace_bytes = need;
+  x[(batch - 1) * in + in / 2] = NAN;
+  assert_int_equal(tk_qlinear_forward_ex(&e, l, x, batch, y), TK_ERR_ARG);
+  assert_memory_equal(y, sentinel, sizeof y);
+  assert_int_equal(tk_qlinear_forward_ex(&e, NULL, x, batch, y), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_forward_ex(&e, l, NULL, batch, y), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_forward_ex(&e, l, x, 0, NULL), TK_OK);
+  assert_int_equal(tk_qlinear_workspace_bytes(NULL, 1, NULL), 0);
+  assert_int_equal(tk_qlinear_workspace_bytes(l, 0, NULL), 0);
+  assert_int_equal(tk_qlinear_workspace_bytes(l, SIZE_MAX, NULL), 0);
+  assert_int_equal(tk_qlinear_forward_ex(&e, l, x, SIZE_MAX / 2, y), TK_ERR_OVERFLOW);
+  tk_qlinear_destroy(l);
+  free(w), free(x), free(ws);
+}
+
+static void linear_f32_parts_match_plain(void **state) {
+  (void)state;
+  tk_rng r = {0xe3};
+  const tk_isa before = tk_isa_active();
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const size_t batch = shapes[s][0], out = shapes[s][1], in = shapes[s][2];
+    float *w = random_floats(&r, out * in, -1, 1), *bias = random_floats(&r, out, -1, 1);
+    float *x = random_floats(&r, batch * in, -3, 3);
+    float *want = malloc(batch * out * sizeof(float)), *got = malloc(batch * out * sizeof(float));
+    assert_non_null(want);
+    assert_non_null(got);
+    for (int i = 0; i < TK_ISA_COUNT; i++) {
+      if (!tk_isa_available((tk_isa)i)) continue;
+      assert_int_equal(tk_isa_select((tk_isa)i), TK_OK);
+      assert_int_equal(tk_linear_f32(w, out, in, bias, x, batch, want), TK_OK);
+      for (size_t e = 0; e < n_execs; e++) {
+        memset(got, 0xff, batch * out * sizeof(float));
+        assert_int_equal(tk_linear_f32_ex(&execs[e], w, out, in, bias, x, batch, got), TK_OK);
+        for (size_t k = 0; k < batch * out; k++) {
+          /* Sums of `in` products of |x| <= 3, |w| <= 1 in another order. */
+          const float tol = 1e-6f * 3.0f * (float)in + 1e-6f;
+          if (fabsf(got[k] - want[k]) > tol) {
+            print_error("linear_f32_ex %s batch=%zu out=%zu in=%zu exec %zu: [%zu] %g vs %g\n",
+                        tk_isa_name((tk_isa)i), batch, out, in, e, k, (double)got[k],
+                        (double)want[k]);
+            fail();
+          }
+        }
+        /* Batch 1 splits outputs: each output is the same dot product. */
+        if (batch == 1) assert_memory_equal(got, want, out * sizeof(float));
+      }
+    }
+    free(w), free(bias), free(x), free(want), free(got);
+  }
+  assert_int_equal(tk_isa_select(before), TK_OK);
+}
+
+/* Rows quantized by the tk_quantize_s8 rule, imported, give the layer that
+   tk_qlinear_create makes of their dequantized values. */
+static void qlinear_create_s8_matches_create_of_dequantized(void **state) {
+  (void)state;
+  tk_rng r = {0xe4};
+  const size_t out = 37, in = 45, batch = 4;
+  float *w = random_floats(&r, out * in, -2, 2), *bias = random_floats(&r, out, -1, 1);
+  float *x = random_floats(&r, batch * in, -1, 1), *deq = malloc(out * in * sizeof(float));
+  int8_t *q = malloc(out * in), *q2 = malloc(out * in);
+  float scale[37], scale2[37], bias2[37], y1[148], y2[148];
+  assert_non_null(deq);
+  assert_non_null(q);
+  assert_non_null(q2);
+  for (size_t o = 0; o < out; o++) {
+    assert_int_equal(tk_quantize_s8(w + o * in, in, q + o * in, &scale[o]), TK_OK);
+    assert_int_equal(tk_dequantize_s8(q + o * in, in, scale[o], deq + o * in), TK_OK);
+  }
+  tk_qlinear *a, *b;
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, in, bias, &a), TK_OK);
+  assert_int_equal(tk_qlinear_create(deq, out, in, bias, &b), TK_OK);
+  assert_int_equal(tk_qlinear_out_features(a), out);
+  assert_int_equal(tk_qlinear_in_features(a), in);
+  assert_int_equal(tk_qlinear_forward(a, x, batch, y1), TK_OK);
+  assert_int_equal(tk_qlinear_forward(b, x, batch, y2), TK_OK);
+  assert_memory_equal(y1, y2, sizeof y1);
+  /* Export gives back exactly what was imported. */
+  assert_int_equal(tk_qlinear_export(b, q2, scale2, bias2), TK_OK);
+  assert_memory_equal(q2, q, out * in);
+  assert_memory_equal(scale2, scale, sizeof scale);
+  assert_memory_equal(bias2, bias, sizeof bias2);
+  assert_int_equal(tk_qlinear_export(a, q2, scale2, NULL), TK_OK);
+  assert_memory_equal(q2, q, out * in);
+  tk_qlinear_destroy(a);
+  tk_qlinear_destroy(b);
+
+  /* Bad input: nothing created, *out untouched. */
+  tk_qlinear *keep = (tk_qlinear *)(uintptr_t)1, *l = keep;
+  assert_int_equal(tk_qlinear_create_s8(NULL, scale, out, in, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_s8(q, NULL, out, in, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_s8(q, scale, 0, in, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, 0, NULL, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, in, NULL, NULL), TK_ERR_ARG);
+  const float bad_scales[] = {0.0f, -1.0f, NAN, INFINITY};
+  for (size_t i = 0; i < 4; i++) {
+    const float saved = scale[5];
+    scale[5] = bad_scales[i];
+    assert_int_equal(tk_qlinear_create_s8(q, scale, out, in, NULL, &l), TK_ERR_ARG);
+    scale[5] = saved;
+  }
+  q[7] = -128;
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, in, NULL, &l), TK_ERR_ARG);
+  q[7] = 0;
+  bias[3] = NAN;
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, in, bias, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_s8(q, scale, out, TK_QLINEAR_MAX_IN + 1, NULL, &l),
+                   TK_ERR_OVERFLOW);
+  assert_ptr_equal(l, keep);
+  assert_int_equal(tk_qlinear_export(NULL, q2, scale2, NULL), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_out_features(NULL), 0);
+  free(w), free(bias), free(x), free(deq), free(q), free(q2);
+}
+
+static void qlinear_create_rows_matches_concatenated(void **state) {
+  (void)state;
+  tk_rng r = {0xe5};
+  const size_t in = 50, rows[3] = {5, 16, 9}, out = 30, batch = 3;
+  float *w = random_floats(&r, out * in, -1, 1), *bias = random_floats(&r, out, -1, 1);
+  float *x = random_floats(&r, batch * in, -1, 1);
+  float y1[90], y2[90];
+  /* Block 1 has no bias: zeros, as in the concatenated bias below. */
+  for (size_t o = 5; o < 21; o++) bias[o] = 0.0f;
+  const tk_qlinear_rows blocks[3] = {
+      {w, rows[0], bias}, {w + 5 * in, rows[1], NULL}, {w + 21 * in, rows[2], bias + 21}};
+  tk_qlinear *a, *b;
+  assert_int_equal(tk_qlinear_create_rows(blocks, 3, in, &a), TK_OK);
+  assert_int_equal(tk_qlinear_create(w, out, in, bias, &b), TK_OK);
+  assert_int_equal(tk_qlinear_out_features(a), out);
+  assert_int_equal(tk_qlinear_forward(a, x, batch, y1), TK_OK);
+  assert_int_equal(tk_qlinear_forward(b, x, batch, y2), TK_OK);
+  assert_memory_equal(y1, y2, sizeof y1);
+  tk_qlinear_destroy(a);
+  tk_qlinear_destroy(b);
+
+  tk_qlinear *keep = (tk_qlinear *)(uintptr_t)1, *l = keep;
+  tk_qlinear_rows bad[3] = {blocks[0], blocks[1], blocks[2]};
+  assert_int_equal(tk_qlinear_create_rows(NULL, 3, in, &l), TK_ERR_ARG);
+  assert_int_equal(tk_qlinear_create_rows(blocks, 0, in, &l), TK_ERR_ARG);
+  bad[1].w = NULL;
+  assert_int_equal(tk_qlinear_create_rows(bad, 3, in, &l), TK_ERR_ARG);
+  bad[1] = blocks[1];
+  bad[2].rows = 0;
+  assert_int_equal(tk_qlinear_create_rows(bad, 3, in, &l), TK_ERR_ARG);
+  bad[2] = blocks[2];
+  bad[2].rows = SIZE_MAX;
+  assert_int_equal(tk_qlinear_create_rows(bad, 3, in, &l), TK_ERR_OVERFLOW);
+  bad[2] = blocks[2];
+  w[21 * in + 3] = INFINITY;
+  assert_int_equal(tk_qlinear_create_rows(bad, 3, in, &l), TK_ERR_ARG);
+  assert_ptr_equal(l, keep);
+  free(w), free(bias), free(x);
+}
+
+/* Functions that read an input while writing an overlapping output refuse it;
+   qlinear_forward quantizes first, so in place works. */
+static void overlapping_outputs_rejected_or_handled(void **state) {
+  (void)state;
+  tk_rng r = {0xe6};
+  const size_t n = 16;
+  float *buf = random_floats(&r, 4 * n * n, -1, 1), *w = random_floats(&r, n * n, -1, 1);
+  float *x = buf, *keep = malloc(4 * n * n * sizeof(float));
+  assert_non_null(keep);
+  memcpy(keep, buf, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x + n + 3), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(x, n, n, NULL, buf + 2 * n * n, 1, x + 5), TK_ERR_ARG);
+  assert_int_equal(tk_linear_f32(w, n, n, x, buf + n * n, 1, x), TK_ERR_ARG);
+  assert_memory_equal(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_linear_f32(w, n, n, NULL, x, 2, x + 2 * n), TK_OK); /* adjacent: fine */
+
+  tk_csr *a;
+  assert_int_equal(tk_csr_from_dense(w, n, n, 0.5f, &a), TK_OK);
+  memcpy(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_spmv(a, x, x), TK_ERR_ARG);
+  assert_int_equal(tk_spmv(a, x, x + n - 1), TK_ERR_ARG);
+  assert_int_equal(tk_spmm(a, x, 3, x + 3 * n - 1), TK_ERR_ARG);
+  assert_memory_equal(buf, keep, 4 * n * n * sizeof(float));
+  assert_int_equal(tk_spmv(a, x, x + n), TK_OK);
+  tk_csr_destroy(a);
+
+  /* qlinear in place: the same as into another array. */
+  tk_qlinear *l;
+  float want[32];
+  assert_int_equal(tk_qlinear_create(w, n, n, NULL, &l), TK_OK);
+  memcpy(buf, keep, 2 * n * sizeof(float));
+  assert_int_equal(tk_qlinear_forward(l, buf, 2, want), TK_OK);
+  assert_int_equal(tk_qlinear_forward(l, buf, 2, buf), TK_OK);
+  assert_memory_equal(buf, want, sizeof want);
+  tk_qlinear_destroy(l);
+  free(buf), free(w), free(keep);
+}
+
+static void pool_lifecycle_and_bad_input(void **state) {
+  (void)state;
+  tk_pool *p = NULL;
+  assert_int_equal(tk_pool_create(1, NULL), TK_ERR_ARG);
+  assert_int_equal(tk_pool_wrap(NULL, &p), TK_ERR_ARG);
+  const tk_status st = tk_pool_create(0, &p);
+  if (st == TK_ERR_UNSUPPORTED) {
+    print_message("  built without pthreadpool: tk_pool_* answer TK_ERR_UNSUPPORTED\n");
+    assert_null(p);
+  } else {
+    assert_int_equal(st, TK_OK);
+    assert_true(tk_pool_threads(p) >= 1);
+    const tk_exec e = tk_pool_exec(p);
+    assert_non_null(e.parallel_for);
+    assert_int_equal(e.n_threads, tk_pool_threads(p));
+    tk_pool_destroy(p);
+  }
+  assert_int_equal(tk_pool_threads(NULL), 0);
+  tk_pool_destroy(NULL);
+  const tk_exec none = tk_pool_exec(NULL);
+  assert_null(none.parallel_for);
+  assert_null(none.workspace);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(qlinear_parts_bit_identical_to_plain_under_every_isa),
+      cmocka_unit_test(qlinear_ex_bad_input_writes_nothing),
+      cmocka_unit_test(linear_f32_parts_match_plain),
+      cmocka_unit_test(qlinear_create_s8_matches_create_of_dequantized),
+      cmocka_unit_test(qlinear_create_rows_matches_concatenated),
+      cmocka_unit_test(overlapping_outputs_rejected_or_handled),
+      cmocka_unit_test(pool_lifecycle_and_bad_input),
+  };
+  return cmocka_run_group_tests_name("embed", tests, setup_execs, teardown_execs);
+}
