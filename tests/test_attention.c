@@ -980,7 +980,7 @@ static void attend_kernels_stay_inside_their_arrays(tk_isa isa) {
     for (size_t di = 0; di < COUNT(dims); di++)
       for (size_t ci = 0; ci < COUNT(caps); ci++)
         for (size_t dt = 0; dt < 3; dt++) {
-          const size_t d = dims[di], cap = caps[ci], stride = (d + 7) / 8 * 8, rows = 6;
+          const size_t d = dims[di], cap = caps[ci], stride = (d + TK_ATT_ALIGN - 1) / TK_ATT_ALIGN * TK_ATT_ALIGN, rows = 6;
           const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
           /* s8: whole tiles of 8 slots, scales 0 past the capacity. */
           const size_t slots = dt == 2 ? (cap + 7) / 8 * 8 : cap;

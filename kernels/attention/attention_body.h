@@ -31,8 +31,10 @@
    Locality 2 (prefetcht1 on x86) fills L2, not L1: prefetcht0 was 2-3x
    slower from DRAM. The distance was measured flat from 8 to 24 KiB. */
 #define TK_ATT_PF_BYTES 8192
-/* Vectors of a one-row tile: a whole 128-dim row with 8-lane vectors. */
-#define TK_ATT_ROW_VECS 16
+/* Vectors of a one-row tile: a whole 128-dim row with 8- or 16-lane vectors
+   (16 accumulators and 16 loaded vectors fit AVX2's 16 and AVX-512's 32
+   registers as 8 + 8), 16 vectors with narrower ones. */
+#define TK_ATT_ROW_VECS (TK_VF_WIDTH >= 8 ? 128 / TK_VF_WIDTH : 16)
 
 TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
@@ -217,6 +219,36 @@ TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, cons
 
 /* ---- s8 storage: int8 x int8 -> int32 on the packed tiles ---- */
 
+/* The 8 int32 sums of a tile step to float, d[c] = t[c] * m1 * m2 (plus
+   d[c] * am when add), and the scores' scales, d[c] *= qs * ksc[c], for
+   c < 8. Whole vectors where TK_VF_WIDTH divides 8; with 16-lane vectors
+   (AVX-512, whose int8 tile steps stay 8 lanes wide) the header's 8-lane
+   half vectors tk_vh (GCC left a plain 8-lane loop scalar: 64 vcvtsi2ss per
+   kernel, s8 decode 25% slower than AVX2). (m2 is a separate factor:
+   m1 * m2 alone could be subnormal, see att_s8_weights.) */
+TK_ALWAYS_INLINE void TK_FN(att_s8_to_float8)(float *d, const int32_t *t, float m1, float m2,
+                                              float am, bool add) {
+#if TK_VF_WIDTH <= 8
+  const tk_vf v1 = tk_vf_set1(m1), v2 = tk_vf_set1(m2), va = tk_vf_set1(am);
+  for (int c = 0; c < 8; c += TK_VF_WIDTH) {
+    const tk_vf x = tk_vf_mul(tk_vf_mul(tk_vf_load_s32(t + c), v1), v2);
+    tk_vf_store(d + c, add ? tk_vf_fmadd(tk_vf_load(d + c), va, x) : x);
+  }
+#else
+  const tk_vh x = tk_vh_mul(tk_vh_mul(tk_vh_load_s32(t), tk_vh_set1(m1)), tk_vh_set1(m2));
+  tk_vh_store(d, add ? tk_vh_fmadd(tk_vh_load(d), tk_vh_set1(am), x) : x);
+#endif
+}
+
+TK_ALWAYS_INLINE void TK_FN(att_s8_scale8)(float *d, float qs, const float *ksc) {
+#if TK_VF_WIDTH <= 8
+  for (int c = 0; c < 8; c += TK_VF_WIDTH)
+    tk_vf_store(d + c, tk_vf_mul(tk_vf_mul(tk_vf_load(d + c), tk_vf_set1(qs)), tk_vf_load(ksc + c)));
+#else
+  tk_vh_store(d, tk_vh_mul(tk_vh_mul(tk_vh_load(d), tk_vh_set1(qs)), tk_vh_load(ksc)));
+#endif
+}
+
 /* Scores of rt query rows (their 15-bit integers q16, scales qs) against
    the 8 slots of K tile kt (scales ksc):
    s[a * TK_ATT_PITCH + i] = q16_a . k8_i * qs[a] * ksc[i], the dot product
@@ -237,18 +269,10 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const int16_t *q16, const f
     for (int a = 0; a < rt; a++) {
       int32_t t[8];
       tk_a16acc_store(t, acc[a]);
-      for (int c = 0; c < 8; c += TK_VF_WIDTH) {
-        float *d = s + (size_t)a * TK_ATT_PITCH + c;
-        const tk_vf x = tk_vf_load_s32(t + c);
-        tk_vf_store(d, g0 ? tk_vf_add(tk_vf_load(d), x) : x);
-      }
+      TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH, t, 1.0f, 1.0f, 1.0f, g0 > 0);
     }
   }
-  for (int a = 0; a < rt; a++)
-    for (int c = 0; c < 8; c += TK_VF_WIDTH) {
-      float *d = s + (size_t)a * TK_ATT_PITCH + c;
-      tk_vf_store(d, tk_vf_mul(tk_vf_mul(tk_vf_load(d), tk_vf_set1(qs[a])), tk_vf_load(ksc + c)));
-    }
+  for (int a = 0; a < rt; a++) TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH, qs[a], ksc);
 }
 
 /* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
@@ -311,11 +335,7 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, con
   for (int a = 0; a < rt; a++) {
     int32_t t[8];
     tk_a16acc_store(t, acc[a]);
-    float *oa = o + (size_t)a * stride + dt * 8;
-    const tk_vf al = tk_vf_set1(alpha[a]), sc = tk_vf_set1(wscale[a]), mu = tk_vf_set1(wmul[a]);
-    for (int c = 0; c < 8; c += TK_VF_WIDTH)
-      tk_vf_store(oa + c, tk_vf_fmadd(tk_vf_mul(tk_vf_load_s32(t + c), sc), mu,
-                                      tk_vf_mul(tk_vf_load(oa + c), al)));
+    TK_FN(att_s8_to_float8)(o + (size_t)a * stride + dt * 8, t, wscale[a], wmul[a], alpha[a], true);
   }
 }
 
@@ -478,15 +498,21 @@ TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
     float *o = job->out + r0 * stride;
     TK_FN(att_pass_begin)(job, r0, w->m, w->l, &ps);
     while (TK_FN(att_next_block)(job, TK_ATT_S8_KT, TK_ATT_S8_BLOCK, TK_ATT_S8_KT, &ps)) {
+      /* Softmax and weights run over whole vectors: nv >= nbw columns, the
+         ones past the block's tiles masked (the kernels never read past a
+         tile), with V scales 0 there. */
+      const size_t nv = (ps.nbw + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+      memcpy(w->vsc, job->v_scale + ps.sb, ps.nbw * sizeof(float));
+      for (size_t j = ps.nbw; j < nv; j++) w->vsc[j] = 0.0f;
       TK_FN(att_s8_scores)(job->q16 + r0 * stride, job->q_scale + r0, ps.ra, ps.nr,
                            k + ps.sb * stride, ps.nbw / TK_ATT_S8_KT, job->k_scale + ps.sb,
                            stride, w->s);
       for (size_t r = ps.ra; r < ps.nr; r++) {
         float *sr = w->s + r * TK_ATT_PITCH;
-        TK_FN(att_softmax_row)(sr, ps.off, ps.off + TK_FN(att_row_lim)(job, &ps, r), ps.nbw,
-                               job->v_scale + ps.sb, job->exp_mul[r0 + r], job->exp_bias, &w->m[r],
-                               &w->l[r], &w->alpha[r]);
-        TK_FN(att_s8_weights)(sr, ps.nbw, w->wq + r * TK_ATT_PITCH, &w->wscale[r], &w->wmul[r]);
+        TK_FN(att_softmax_row)(sr, ps.off, ps.off + TK_FN(att_row_lim)(job, &ps, r), nv, w->vsc,
+                               job->exp_mul[r0 + r], job->exp_bias, &w->m[r], &w->l[r],
+                               &w->alpha[r]);
+        TK_FN(att_s8_weights)(sr, nv, w->wq + r * TK_ATT_PITCH, &w->wscale[r], &w->wmul[r]);
       }
       TK_FN(att_s8_accumulate)(o, ps.ra, ps.nr, w->alpha, w->wscale, w->wmul, w->wq,
                                v + ps.sb * stride, ps.nbw / TK_ATT_S8_VG, stride);

@@ -9,8 +9,9 @@
 
 /* Cached rows (K, V and the query/result rows below) are `stride` elements
    long: head_dim rounded up to TK_ATT_ALIGN, the padding zero, so that kernels
-   step through whole vectors on every ISA and never need a tail. */
-#define TK_ATT_ALIGN 8
+   step through whole vectors on every ISA (16 fp32 lanes on AVX-512) and
+   never need a tail. */
+#define TK_ATT_ALIGN 16
 
 /* s8 storage keeps K and V in tiles of qlinear's packed layout (8 lanes x 4
    int8 per 32 bytes), so that the scores q.k and the sums w.v are int8 x
@@ -48,10 +49,11 @@ static inline size_t tk_att_s8_v_at(size_t stride, size_t slot, size_t d) {
    faster than 32). A block starts at its first slot's tile, so it spans up
    to TK_ATT_S8_BLOCK + 7 slots. */
 #define TK_ATT_S8_BLOCK 64
-/* Scores (and s8 weights) per row in the scratch: the widest block. */
-#define TK_ATT_PITCH (TK_ATT_S8_BLOCK + TK_ATT_S8_KT)
+/* Scores (and s8 weights) per row in the scratch: the widest block, rounded
+   up to 16 so that no vector of up to 16 lanes crosses into the next row. */
+#define TK_ATT_PITCH ((TK_ATT_S8_BLOCK + TK_ATT_S8_KT + 15) / 16 * 16)
 
-/* The kernels' working memory for one block of one pass (13.6 KiB), given by
+/* The kernels' working memory for one block of one pass (15.5 KiB), given by
    the caller through the job instead of taken from the stack (tk_attend's
    stack use stays small: see tinykern.h). */
 typedef struct tk_att_scratch {
@@ -60,6 +62,7 @@ typedef struct tk_att_scratch {
   float m[TK_ATT_ROWS], l[TK_ATT_ROWS];    /* running max and sum of weights per row */
   float alpha[TK_ATT_ROWS];                /* the block's rescale factor per row */
   float wscale[TK_ATT_ROWS], wmul[TK_ATT_ROWS]; /* s8: the weights' scale per row */
+  float vsc[TK_ATT_PITCH];                 /* s8: the block's V scales, zero past its tiles */
 } tk_att_scratch;
 
 /* s8 storage: query rows are quantized symmetrically to 15-bit integers,
