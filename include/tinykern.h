@@ -228,7 +228,7 @@ TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
 TK_API tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v,
                                     size_t n_tokens);
 TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now */
-/* Memory the cache holds, besides tk_attend's kept work block. */
+/* Memory the cache holds (tk_attend's work block is the calling thread's). */
 TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
 TK_API void tk_kv_cache_reset(tk_kv_cache *c);
 TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
@@ -251,10 +251,10 @@ TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
    (one scale per row, max|q| / 16383), which moves a logit by at most
    max|q| / 32766 * sum_e |k_e| / sqrt(head_dim), no more than the K
    quantization's own bound (||q||_1 max|k| / 254 / sqrt(head_dim)) up to
-   head_dim 128. Work memory: a cache keeps one block for its next call (54
-   KiB for 32 heads x 128 dims, up to 256 KiB); a call that finds it in use
-   by another thread, or needs more, allocates its own (TK_ERR_NOMEM if that
-   fails). */
+   head_dim 128. Work memory: each calling thread keeps one heap block for
+   its next call (55 KiB for 32 heads x 128 dims, up to 256 KiB; freed when
+   the thread ends); a call that needs more allocates its own (TK_ERR_NOMEM
+   if that fails). */
 TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
                            size_t n_heads, float *out);
 /* Stateless full attention over a whole sequence (the recompute baseline):

@@ -5,6 +5,7 @@
 #endif
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,10 @@ static size_t padded_dim(size_t head_dim) {
 }
 
 static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+/* max of two non-negative floats (no NaN here): a compare, where fmaxf is a
+   libm call (a quarter of an s8 decode step's front cost at L = 64). */
+static float max_nn(float a, float b) { return a > b ? a : b; }
 
 /* K and V arrays of at least TK_ATT_HUGE bytes start on a TK_ATT_HUGE
    boundary and fill whole multiples of it (less than TK_ATT_HUGE more per
@@ -64,8 +69,6 @@ static void free_cache(tk_kv_cache *c) {
   free(c->v_span);
   free(c->row);
   free(c->s8_row);
-  if (c->ws) free(c->ws->block);
-  free(c->ws);
   free(c);
 }
 
@@ -107,8 +110,7 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
   c->row = aligned_alloc(64, round64(row_floats * sizeof(float)));
   c->k_span = malloc(span_bytes);
   c->v_span = malloc(span_bytes);
-  c->ws = calloc(1, sizeof *c->ws);
-  bool ok = c->k && c->v && c->row && c->k_span && c->v_span && c->ws;
+  bool ok = c->k && c->v && c->row && c->k_span && c->v_span;
   if (s8) {
     /* Scales 0 past the capacity: weight times scale stays 0 there. */
     c->k_scale = calloc(rows, sizeof(float));
@@ -124,8 +126,7 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
     free_cache(c);
     return TK_ERR_NOMEM;
   }
-  atomic_flag_clear(&c->ws->busy);
-  c->bytes = sizeof *c + sizeof *c->ws + 2 * bytes + 2 * row_bytes + 2 * span_bytes +
+  c->bytes = sizeof *c + 2 * bytes + 2 * row_bytes + 2 * span_bytes +
              round64(row_floats * sizeof(float)) + (s8 ? stride : 0);
   *out = c;
   return TK_OK;
@@ -165,8 +166,8 @@ static void span_update(tk_kv_cache *c, size_t sp) {
   for (size_t g = 0; g < c->cfg.n_kv_heads; g++) {
     float mk = 0.0f, mv = 0.0f;
     for (size_t slot = lo; slot < hi; slot++) {
-      mk = fmaxf(mk, row_amax(c, true, g, slot));
-      mv = fmaxf(mv, row_amax(c, false, g, slot));
+      mk = max_nn(mk, row_amax(c, true, g, slot));
+      mv = max_nn(mv, row_amax(c, false, g, slot));
     }
     c->k_span[g * c->n_spans + sp] = mk;
     c->v_span[g * c->n_spans + sp] = mv;
@@ -178,7 +179,7 @@ static float held_amax(const tk_kv_cache *c, bool is_k, size_t g) {
   const size_t n = (held_slots(c) + TK_ATT_SPAN - 1) / TK_ATT_SPAN;
   const float *span = (is_k ? c->k_span : c->v_span) + g * c->n_spans;
   float m = 0.0f;
-  for (size_t sp = 0; sp < n; sp++) m = fmaxf(m, span[sp]);
+  for (size_t sp = 0; sp < n; sp++) m = max_nn(m, span[sp]);
   return m;
 }
 
@@ -328,7 +329,7 @@ static void held_dim_amax(const tk_kv_cache *c, size_t g, float *M) {
         case TK_DTYPE_F16: x = half_abs(((const uint16_t *)c->k)[i]); break;
         default: x = fabsf((float)((const int8_t *)c->k)[i]) * c->k_scale[g * c->slots + slot]; break;
       }
-      M[e] = fmaxf(M[e], x);
+      M[e] = max_nn(M[e], x);
     }
 }
 
@@ -342,25 +343,23 @@ static void held_dim_amax(const tk_kv_cache *c, size_t g, float *M) {
    zeros of K does not (q = {2^104, 0, 4} against K rows {0, 2^104, 0},
    {0, 0, 1}, {0, 0, 2}: a = 0 and the exact softmax; one scalar bound,
    sqrt(d) max|q| max|k|, divided those logits by 2^9). The quick form
-   ||q||_1 max|k| / sqrt(d) clears ordinary rows without reading K; M is
-   filled (*have_M) by the first row it does not clear. s8 also bounds its
-   float products (q16 . k8) * q_scale by 127 ||q||_1 / sqrt(d). The scaling
-   is exact (a power of two) unless it makes a query element subnormal,
-   which costs less than the fp32 rounding of the sum. */
-static int query_exponent(const tk_kv_cache *c, size_t g, const float *q, float kmax, float *M,
-                          bool *have_M) {
+   sqrt(d) max|q| max|k| clears ordinary rows without reading K (max|q|:
+   qmax, from the finiteness check); M is filled (*have_M) by the first row it
+   does not clear. s8 also bounds its float products (q16 . k8) * q_scale by
+   127 ||q||_1 / sqrt(d) <= 127 sqrt(d) max|q|. The scaling is exact (a power
+   of two) unless it makes a query element subnormal, which costs less than
+   the fp32 rounding of the sum. */
+static int query_exponent(const tk_kv_cache *c, size_t g, const float *q, float qmax, float kmax,
+                          float *M, bool *have_M) {
   const size_t d = c->cfg.head_dim;
-  const double inv_sqrt_d = 1.0 / sqrt((double)d);
-  double l1 = 0.0;
-  for (size_t e = 0; e < d; e++) l1 += fabs((double)q[e]);
-  l1 *= inv_sqrt_d;
-  const double s8_bound = c->cfg.dtype == TK_DTYPE_S8 ? 127.0 * l1 : 0.0;
-  if (l1 * kmax <= 0x1p100 && s8_bound <= 0x1p100) return 0;
+  const double sqrt_d = sqrt((double)d);
+  const double s8_bound = c->cfg.dtype == TK_DTYPE_S8 ? 127.0 * sqrt_d * qmax : 0.0;
+  if (sqrt_d * qmax * kmax <= 0x1p100 && s8_bound <= 0x1p100) return 0;
   if (!*have_M) held_dim_amax(c, g, M);
   *have_M = true;
   double bound = 0.0;
   for (size_t e = 0; e < d; e++) bound += fabs((double)q[e]) * M[e];
-  return scale_exponent(fmax(bound * inv_sqrt_d, s8_bound));
+  return scale_exponent(fmax(bound / sqrt_d, s8_bound));
 }
 
 /* Query rows for the kernels, copied from the caller's q (any alignment):
@@ -403,11 +402,14 @@ static float exp_multiplier(int a) {
    TK_ATT_Q16_MAX (see attention_kernels.h); all-zero rows: scale 0. */
 static void quantize_q16(const float *x, size_t stride, int16_t *q16, float *scale) {
   float mx = 0.0f;
-  for (size_t e = 0; e < stride; e++) mx = fmaxf(mx, fabsf(x[e]));
-  /* In double: TK_ATT_Q16_MAX / mx overflows float for subnormal mx. */
+  for (size_t e = 0; e < stride; e++) mx = max_nn(mx, fabsf(x[e]));
+  /* In double: TK_ATT_Q16_MAX / mx overflows float for subnormal mx. y +
+     1.5 * 2^52 - 1.5 * 2^52 rounds |y| <= 16383 to nearest even in plain
+     arithmetic (lrint is a libm call here: with fmaxf, 22 us of a 34 us s8
+     step at L = 64, 32 heads x 128). */
   const double inv = mx > 0.0f ? TK_ATT_Q16_MAX / (double)mx : 0.0;
   *scale = mx / (float)TK_ATT_Q16_MAX;
-  for (size_t e = 0; e < stride; e++) q16[e] = (int16_t)lrint((double)x[e] * inv);
+  for (size_t e = 0; e < stride; e++) q16[e] = (int16_t)((double)x[e] * inv + 0x1.8p52 - 0x1.8p52);
 }
 
 /* The inverse of pack_queries for the results (padding dropped). */
@@ -448,34 +450,60 @@ size_t tk_att_scratch_bytes(size_t rows, size_t stride, tk_dtype dtype) {
   return scratch_plan(rows, stride, dtype == TK_DTYPE_S8, &p) ? p.bytes : 0;
 }
 
-/* The cache's kept block when it is free and large enough (grown up to
-   TK_ATT_KEEP_BYTES), else one for this call (*own). NULL: out of memory. */
-static void *scratch_take(const tk_kv_cache *c, size_t bytes, bool *own) {
-  tk_att_ws *ws = c->ws;
-  *own = true;
-  if (bytes <= TK_ATT_KEEP_BYTES &&
-      !atomic_flag_test_and_set_explicit(&ws->busy, memory_order_acquire)) {
-    if (ws->bytes < bytes) {
-      free(ws->block);
-      ws->bytes = 0;
-      ws->block = aligned_alloc(64, bytes);
-      if (!ws->block) {
-        atomic_flag_clear_explicit(&ws->busy, memory_order_release);
-        return NULL;
-      }
-      ws->bytes = bytes;
-    }
-    *own = false;
-    return ws->block;
-  }
-  return aligned_alloc(64, bytes);
+/* The calling thread's kept block (attention_cache.h), through a pthread
+   key whose destructor frees it when the thread ends; the key is deleted when
+   the library is unloaded (its destructor would be gone). */
+typedef struct kept_block {
+  void *block;
+  size_t bytes;
+} kept_block;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+static pthread_key_t kept_key;
+static bool kept_ok;
+
+static void kept_free(void *p) {
+  kept_block *k = p;
+  free(k->block);
+  free(k);
 }
 
-static void scratch_give_back(const tk_kv_cache *c, void *block, bool own) {
-  if (own)
-    free(block);
-  else
-    atomic_flag_clear_explicit(&c->ws->busy, memory_order_release);
+static void kept_init(void) { kept_ok = pthread_key_create(&kept_key, kept_free) == 0; }
+
+#if defined(__GNUC__)
+__attribute__((destructor)) static void kept_fini(void) {
+  if (kept_ok) pthread_key_delete(kept_key);
+}
+#endif
+
+/* The thread's kept block, grown to `bytes` if need be, for sizes up to
+   TK_ATT_KEEP_BYTES; else (or without a key) one for this call (*own).
+   NULL: out of memory. */
+static void *scratch_take(size_t bytes, bool *own) {
+  *own = true;
+  if (bytes > TK_ATT_KEEP_BYTES || pthread_once(&kept_once, kept_init) != 0 || !kept_ok)
+    return aligned_alloc(64, bytes);
+  kept_block *k = pthread_getspecific(kept_key);
+  if (!k) {
+    k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    if (pthread_setspecific(kept_key, k) != 0) {
+      free(k);
+      return aligned_alloc(64, bytes);
+    }
+  }
+  if (k->bytes < bytes) {
+    free(k->block);
+    k->bytes = 0;
+    k->block = aligned_alloc(64, bytes);
+    if (!k->block) return NULL;
+    k->bytes = bytes;
+  }
+  *own = false;
+  return k->block;
+}
+
+static void scratch_give_back(void *block, bool own) {
+  if (own) free(block);
 }
 
 tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens, size_t n_heads,
@@ -496,7 +524,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   if (tk_mul_overflows(n_q_tokens, n_heads, &rows) || !scratch_plan(rows, stride, s8, &lay))
     return TK_ERR_OVERFLOW;
   bool own;
-  char *block = scratch_take(c, lay.bytes, &own);
+  char *block = scratch_take(lay.bytes, &own);
   if (!block) return TK_ERR_NOMEM;
   float *qb = (float *)(block + lay.qb), *ob = (float *)(block + lay.ob);
   float *M = (float *)(block + lay.dim), *q_scale = (float *)(block + lay.q_scale);
@@ -504,10 +532,12 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
   int16_t *q16 = (int16_t *)(block + lay.q16);
   /* q is read whole here, before anything is written to out: out may be q. */
   pack_queries((const char *)q, n_q_tokens, n_heads, n_kv, d, stride, qb);
+  /* Each row's max|q| (query_exponent's quick bound), kept in exp_mul until
+     the row's multiplier replaces it; any non-finite q: nothing written. */
   bool finite = true;
-  (void)kt->absmax_f32(qb, rows * stride, &finite);
+  for (size_t r = 0; r < rows && finite; r++) exp_mul[r] = kt->absmax_f32(qb + r * stride, d, &finite);
   if (!finite) {
-    scratch_give_back(c, block, own);
+    scratch_give_back(block, own);
     return TK_ERR_ARG;
   }
 
@@ -526,7 +556,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
     bool have_M = false;
     for (size_t r = 0; r < kv_rows; r++) {
       float *row = qg + r * stride;
-      const int a = query_exponent(c, g, row, kmax, M, &have_M);
+      const int a = query_exponent(c, g, row, exp_mul[g * kv_rows + r], kmax, M, &have_M);
       scale_rows(row, 1, d, stride, ldexp(1.0 / sqrt((double)d), -a));
       exp_mul[g * kv_rows + r] = exp_multiplier(a);
       if (s8) quantize_q16(row, stride, q16 + (g * kv_rows + r) * stride, &q_scale[g * kv_rows + r]);
@@ -556,7 +586,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
     attend(&job);
   }
   unpack_results(ob, n_q_tokens, n_heads, n_kv, d, stride, (char *)out);
-  scratch_give_back(c, block, own);
+  scratch_give_back(block, own);
   return TK_OK;
 }
 

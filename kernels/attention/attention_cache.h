@@ -2,8 +2,6 @@
 #ifndef TK_ATTENTION_CACHE_H
 #define TK_ATTENTION_CACHE_H
 
-#include <stdatomic.h>
-
 #include "attention/attention_kernels.h"
 #include "dispatch/kernels.h"
 #include "tinykern.h"
@@ -28,17 +26,13 @@
 
 /* tk_attend's working memory: the query and result rows, s8's 15-bit query
    rows and the kernels' tk_att_scratch, in one block of the size
-   tk_att_scratch_bytes gives. A cache keeps one block of up to
-   TK_ATT_KEEP_BYTES for the next call (a decode step of 32 heads x 128 dims
-   takes 54 KiB); the reader that finds it taken (tk_attend runs from several
-   threads at once) or needs more (a long prefill) allocates its own for the
-   call. */
+   tk_att_scratch_bytes gives. Each thread keeps one block of up to
+   TK_ATT_KEEP_BYTES for its next call (a decode step of 32 heads x 128 dims
+   takes 55 KiB), whichever cache that call reads: a model's layers attended
+   in turn find it in L2 (a block per cache was cold at every call: s8 decode
+   over 24 layers' caches 5-25% slower, measured on Zen 4); a call that needs
+   more (a long prefill) allocates its own. */
 #define TK_ATT_KEEP_BYTES ((size_t)256 << 10)
-typedef struct tk_att_ws {
-  atomic_flag busy;
-  void *block;
-  size_t bytes;
-} tk_att_ws;
 
 struct tk_kv_cache {
   tk_kv_config cfg;
@@ -55,8 +49,7 @@ struct tk_kv_cache {
                                      initialised (written or zeroed: the kernels read whole tiles) */
   float *row;                     /* a caller row on its way in: TK_ATT_ROW_FLOATS, aligned */
   int8_t *s8_row;                 /* s8: one quantized row on its way to the tiles */
-  tk_att_ws *ws;
-  size_t bytes;                   /* everything allocated for the cache (not ws->block) */
+  size_t bytes;                   /* everything allocated for the cache */
 };
 
 /* Element index in c->k (is_k) or c->v of dim d of kv head g at `slot`. */
