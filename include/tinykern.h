@@ -260,6 +260,19 @@ TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
    if that fails). */
 TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
                            size_t n_heads, float *out);
+/* tk_attend in parts across e's threads: whole kv heads while there are as
+   many as parts, else ranges of each kv head's query tokens (a decode step's
+   query heads). Parts of whole kv heads: bit-identical to tk_attend; parts of
+   a head's rows: within fp32 rounding (smaller row tiles sum in another
+   order). Scratch: the caller's
+   e->workspace of at least tk_attend_workspace_bytes (enough for any
+   n_q_tokens up to the one given, any address), else the calling thread's
+   kept block (no allocation after the first call of a size). */
+TK_API tk_status tk_attend_ex(const tk_exec *e, const tk_kv_cache *c, const float *q,
+                              size_t n_q_tokens, size_t n_heads, float *out);
+/* 0 for NULL, n_q_tokens or n_heads 0, n_heads not a multiple of the kv heads. */
+TK_API size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t n_heads,
+                                        const tk_exec *e);
 /* Stateless full attention over a whole sequence (the recompute baseline):
    q, out [seq][n_heads][head_dim]; k, v [seq][n_kv_heads][head_dim]; causal:
    position t sees positions 0..t, else all. Inputs are not scanned: non-finite

@@ -12,6 +12,7 @@
 #include "attention/attention_cache.h"
 #include "attention/attention_kernels.h"
 #include "int8/int8_kernels.h"
+#include "exec.h"
 #include "size.h"
 
 #define LOG2E 1.44269504088896340736
@@ -506,46 +507,73 @@ static void scratch_give_back(void *block, bool own) {
   if (own) free(block);
 }
 
-tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens, size_t n_heads,
-                    float *out) {
-  return tk_attend_with(tk_active(), c, q, n_q_tokens, n_heads, out);
+/* ---- parts ----
+   A call's work is its kv heads times their query rows. Parts take whole kv
+   heads while there are at least as many heads as parts; else each kv head's
+   rows are cut into ranges of whole query tokens (one token's rows, the
+   query heads of a decode step, may be cut anywhere: they see the same
+   positions). Parts of whole heads compute every row as one part does; a
+   part of a head's rows runs the kernel on a smaller row tile, whose sums
+   may round differently (tested within fp32 rounding). Each part has its own kernel
+   scratch and per-dim K maxima (part_extra bytes after the call's block). */
+
+typedef struct att_split {
+  size_t parts, per_head; /* parts; ranges per kv head (1: parts are head ranges) */
+  size_t unit;            /* rows per unit of a range: a token's rows, or 1 in a decode step */
+} att_split;
+
+static att_split att_split_for(const tk_exec *e, size_t n_kv, size_t n_q, size_t group) {
+  att_split sp = {.parts = tk_exec_parts(e), .per_head = 1, .unit = n_q > 1 ? group : 1};
+  if (sp.parts <= n_kv) return sp;
+  const size_t units = n_q > 1 ? n_q : group;
+  sp.per_head = (sp.parts + n_kv - 1) / n_kv;
+  if (sp.per_head > units) sp.per_head = units;
+  sp.parts = n_kv * sp.per_head;
+  return sp;
 }
 
-tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
-                         size_t n_q_tokens, size_t n_heads, float *out) {
-  if (!c || !n_heads || n_heads % c->cfg.n_kv_heads) return TK_ERR_ARG;
-  if (!n_q_tokens) return TK_OK;
-  if (!q || !out || n_q_tokens > c->len) return TK_ERR_ARG;
-  const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, stride = c->stride;
-  const size_t group = n_heads / n_kv, kv_rows = n_q_tokens * group;
-  const bool s8 = c->cfg.dtype == TK_DTYPE_S8;
-  size_t rows;
-  scratch_layout lay;
-  if (tk_mul_overflows(n_q_tokens, n_heads, &rows) || !scratch_plan(rows, stride, s8, &lay))
-    return TK_ERR_OVERFLOW;
-  bool own;
-  char *block = scratch_take(lay.bytes, &own);
-  if (!block) return TK_ERR_NOMEM;
-  float *qb = (float *)(block + lay.qb), *ob = (float *)(block + lay.ob);
-  float *M = (float *)(block + lay.dim), *q_scale = (float *)(block + lay.q_scale);
-  float *exp_mul = (float *)(block + lay.mul);
-  int16_t *q16 = (int16_t *)(block + lay.q16);
-  /* q is read whole here, before anything is written to out: out may be q. */
-  pack_queries((const char *)q, n_q_tokens, n_heads, n_kv, d, stride, qb);
-  /* Each row's max|q| (query_exponent's quick bound), kept in exp_mul until
-     the row's multiplier replaces it; any non-finite q: nothing written. */
-  bool finite = true;
-  for (size_t r = 0; r < rows && finite; r++) exp_mul[r] = kt->absmax_f32(qb + r * stride, d, &finite);
-  if (!finite) {
-    scratch_give_back(block, own);
-    return TK_ERR_ARG;
-  }
+static size_t part_extra(size_t stride) {
+  return round64(sizeof(tk_att_scratch)) + round64(stride * sizeof(float));
+}
 
-  void (*attend)(const tk_att_job *) = c->cfg.dtype == TK_DTYPE_F32   ? kt->attend_f32
-                                       : c->cfg.dtype == TK_DTYPE_F16 ? kt->attend_f16
-                                                                      : kt->attend_s8;
-  const size_t es = elem_size(c->cfg.dtype);
-  for (size_t g = 0; g < n_kv; g++) {
+/* The kv heads [*g0, *g1) and, within each, the rows [*r0, *r1) of part i. */
+static void att_part_range(const att_split *sp, size_t i, size_t n_kv, size_t rows, size_t *g0,
+                           size_t *g1, size_t *r0, size_t *r1) {
+  if (sp->per_head == 1) {
+    tk_exec_range(n_kv, 1, sp->parts, i, g0, g1);
+    *r0 = 0, *r1 = rows;
+  } else {
+    *g0 = i / sp->per_head, *g1 = *g0 + 1;
+    tk_exec_range(rows, sp->unit, sp->per_head, i % sp->per_head, r0, r1);
+  }
+}
+
+/* One tk_attend call, shared by its parts. */
+typedef struct attend_call {
+  const tk_kernels *kt;
+  const tk_kv_cache *c;
+  void (*attend)(const tk_att_job *);
+  char *block, *extra; /* the call's block; part i's scratch at extra + i * part_extra */
+  scratch_layout lay;
+  att_split sp;
+  size_t n_q, group, kv_rows;
+} attend_call;
+
+static void attend_part(void *ctx, size_t i) {
+  const attend_call *ac = ctx;
+  const tk_kv_cache *c = ac->c;
+  const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, stride = c->stride;
+  const size_t kv_rows = ac->kv_rows, es = elem_size(c->cfg.dtype);
+  const bool s8 = c->cfg.dtype == TK_DTYPE_S8;
+  char *mine = i == 0 ? NULL : ac->extra + (i - 1) * part_extra(stride);
+  tk_att_scratch *tile = mine ? (tk_att_scratch *)mine : (tk_att_scratch *)(ac->block + ac->lay.tile);
+  float *M = mine ? (float *)(mine + round64(sizeof(tk_att_scratch))) : (float *)(ac->block + ac->lay.dim);
+  float *qb = (float *)(ac->block + ac->lay.qb), *ob = (float *)(ac->block + ac->lay.ob);
+  float *q_scale = (float *)(ac->block + ac->lay.q_scale), *exp_mul = (float *)(ac->block + ac->lay.mul);
+  int16_t *q16 = (int16_t *)(ac->block + ac->lay.q16);
+  size_t g0, g1, r0, r1;
+  att_part_range(&ac->sp, i, n_kv, kv_rows, &g0, &g1, &r0, &r1);
+  for (size_t g = g0; g < g1 && r1 > r0; g++) {
     float *qg = qb + g * kv_rows * stride;
     /* Finite inputs give a finite result, huge ones included, from the held
        positions alone: each row is scaled by 2^-a (query_exponent), and the
@@ -554,7 +582,7 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
        (2^-b cancels in the final division). */
     const float kmax = held_amax(c, true, g);
     bool have_M = false;
-    for (size_t r = 0; r < kv_rows; r++) {
+    for (size_t r = r0; r < r1; r++) {
       float *row = qg + r * stride;
       const int a = query_exponent(c, g, row, exp_mul[g * kv_rows + r], kmax, M, &have_M);
       scale_rows(row, 1, d, stride, ldexp(1.0 / sqrt((double)d), -a));
@@ -562,6 +590,8 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
       if (s8) quantize_q16(row, stride, q16 + (g * kv_rows + r) * stride, &q_scale[g * kv_rows + r]);
     }
     const int b = scale_exponent((double)c->len * held_amax(c, false, g));
+    /* Rows r0.. of this head: token r0 / group onwards (rows of one token share it). */
+    const size_t t0 = r0 / ac->group;
     tk_att_job job = {
         .k = (const char *)c->k + g * c->slots * stride * es,
         .v = (const char *)c->v + g * c->slots * stride * es,
@@ -571,23 +601,110 @@ tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float
         .head_dim = d,
         .capacity = c->cfg.capacity,
         .lo = c->next - c->len,
-        .first_hi = c->next - n_q_tokens + 1,
-        .rows_per_token = group,
-        .rows = kv_rows,
-        .q = qg,
-        .q16 = s8 ? q16 + g * kv_rows * stride : NULL,
-        .q_scale = s8 ? q_scale + g * kv_rows : NULL,
-        .out = ob + g * kv_rows * stride,
-        .scratch = (tk_att_scratch *)(block + lay.tile),
-        .exp_mul = exp_mul + g * kv_rows,
+        .first_hi = c->next - ac->n_q + 1 + t0,
+        .rows_per_token = ac->group,
+        .rows = r1 - r0,
+        .q = qg + r0 * stride,
+        .q16 = s8 ? q16 + (g * kv_rows + r0) * stride : NULL,
+        .q_scale = s8 ? q_scale + g * kv_rows + r0 : NULL,
+        .out = ob + (g * kv_rows + r0) * stride,
+        .scratch = tile,
+        .exp_mul = exp_mul + g * kv_rows + r0,
         .exp_bias = -(float)b,
         .out_max = FLT_MAX,
     };
-    attend(&job);
+    ac->attend(&job);
   }
-  unpack_results(ob, n_q_tokens, n_heads, n_kv, d, stride, (char *)out);
-  scratch_give_back(block, own);
+}
+
+/* The block of a call: the scratch layout plus the parts' own scratch. */
+static bool attend_plan(const tk_kv_cache *c, const tk_exec *e, size_t n_q_tokens, size_t n_heads,
+                        scratch_layout *lay, att_split *sp, size_t *total) {
+  const size_t n_kv = c->cfg.n_kv_heads;
+  size_t rows, extra;
+  if (tk_mul_overflows(n_q_tokens, n_heads, &rows) ||
+      !scratch_plan(rows, c->stride, c->cfg.dtype == TK_DTYPE_S8, lay))
+    return false;
+  *sp = att_split_for(e, n_kv, n_q_tokens, n_heads / n_kv);
+  return !tk_mul_overflows(sp->parts - 1, part_extra(c->stride), &extra) &&
+         !tk_add_overflows(lay->bytes, extra, total);
+}
+
+size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t n_heads,
+                                 const tk_exec *e) {
+  if (!c || !n_q_tokens || !n_heads || n_heads % c->cfg.n_kv_heads) return 0;
+  scratch_layout lay;
+  att_split sp;
+  size_t most = 0, total;
+  /* Enough for every n_q up to n_q_tokens: the block grows with the rows, but
+     a decode step (rows cut anywhere) may have more parts than 2 tokens. */
+  const size_t n_qs[2] = {n_q_tokens, 1};
+  for (int i = 0; i < 2; i++) {
+    if (!attend_plan(c, e, n_qs[i], n_heads, &lay, &sp, &total) || total > SIZE_MAX - 63) return 0;
+    if (total + 63 > most) most = total + 63;
+  }
+  return most;
+}
+
+tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_cache *c,
+                            const float *q, size_t n_q_tokens, size_t n_heads, float *out) {
+  if (!c || !n_heads || n_heads % c->cfg.n_kv_heads) return TK_ERR_ARG;
+  if (!n_q_tokens) return TK_OK;
+  if (!q || !out || n_q_tokens > c->len) return TK_ERR_ARG;
+  const size_t n_kv = c->cfg.n_kv_heads, d = c->cfg.head_dim, stride = c->stride;
+  attend_call ac = {.kt = kt, .c = c, .n_q = n_q_tokens, .group = n_heads / n_kv};
+  ac.kv_rows = n_q_tokens * ac.group;
+  size_t total;
+  if (!attend_plan(c, e, n_q_tokens, n_heads, &ac.lay, &ac.sp, &total)) return TK_ERR_OVERFLOW;
+  /* The caller's workspace, else the thread's kept block (or one for this call). */
+  bool own = false;
+  char *block;
+  if (e && e->workspace) {
+    /* A workspace may be at any address: the layout starts at its first
+       64-byte boundary (tk_attend_workspace_bytes counts the 63 bytes). */
+    if (e->workspace_bytes < total + 63) return TK_ERR_ARG;
+    block = (char *)e->workspace + (64 - (uintptr_t)e->workspace % 64) % 64;
+  } else {
+    block = scratch_take(total, &own);
+    if (!block) return TK_ERR_NOMEM;
+  }
+  ac.block = block;
+  ac.extra = block + ac.lay.bytes;
+  const size_t rows = n_q_tokens * n_heads;
+  float *qb = (float *)(block + ac.lay.qb), *exp_mul = (float *)(block + ac.lay.mul);
+  /* q is read whole here, before anything is written to out: out may be q. */
+  pack_queries((const char *)q, n_q_tokens, n_heads, n_kv, d, stride, qb);
+  /* Each row's max|q| (query_exponent's quick bound), kept in exp_mul until
+     the row's multiplier replaces it; any non-finite q: nothing written. */
+  bool finite = true;
+  for (size_t r = 0; r < rows && finite; r++) exp_mul[r] = kt->absmax_f32(qb + r * stride, d, &finite);
+  if (!finite) {
+    if (!(e && e->workspace)) scratch_give_back(block, own);
+    return TK_ERR_ARG;
+  }
+  ac.attend = c->cfg.dtype == TK_DTYPE_F32   ? kt->attend_f32
+              : c->cfg.dtype == TK_DTYPE_F16 ? kt->attend_f16
+                                             : kt->attend_s8;
+  tk_exec_run(e, ac.sp.parts, attend_part, &ac);
+  unpack_results((const float *)(block + ac.lay.ob), n_q_tokens, n_heads, n_kv, d, stride,
+                 (char *)out);
+  if (!(e && e->workspace)) scratch_give_back(block, own);
   return TK_OK;
+}
+
+tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
+                         size_t n_q_tokens, size_t n_heads, float *out) {
+  return tk_attend_ex_with(kt, NULL, c, q, n_q_tokens, n_heads, out);
+}
+
+tk_status tk_attend_ex(const tk_exec *e, const tk_kv_cache *c, const float *q, size_t n_q_tokens,
+                       size_t n_heads, float *out) {
+  return tk_attend_ex_with(tk_active(), e, c, q, n_q_tokens, n_heads, out);
+}
+
+tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens, size_t n_heads,
+                    float *out) {
+  return tk_attend_ex_with(tk_active(), NULL, c, q, n_q_tokens, n_heads, out);
 }
 
 tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,

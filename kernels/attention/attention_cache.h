@@ -63,6 +63,8 @@ static inline size_t tk_att_elem(const tk_kv_cache *c, bool is_k, size_t g, size
    the tests run every variant, emulated ones included, through these. */
 tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const float *k,
                                   const float *v, size_t n_tokens);
+tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_cache *c,
+                            const float *q, size_t n_q_tokens, size_t n_heads, float *out);
 tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
                          size_t n_q_tokens, size_t n_heads, float *out);
 /* Bytes of the working memory of a tk_attend call with `rows` query rows
