@@ -76,12 +76,20 @@ static inline void TK_FN(ql_store)(tk_qlacc acc, const tk_ql_head *h, float xs, 
 
 /* One step's tiles (from `tile`, tb bytes apart) against mr batch rows of
    activations x (row stride ldx elements, kp of them, zero padding included):
-   every k-group of weights is loaded once and used for all mr rows. One row
-   alone runs TK_QL_KU accumulators over interleaved k-groups instead. */
+   every k-group of weights is loaded once and used for all mr rows. With pf
+   (the next step's tiles; the GEMM passes it to a step's last microkernel
+   call) each k-group also prefetches one line of them, one tile after the
+   other, so the next step's first call finds its weights in L1 rather than
+   L3: avx512vnni 256x4096x1024 2-4% faster (medians of 41 calls in 3
+   interleaved runs). One row alone runs TK_QL_KU accumulators over
+   interleaved k-groups instead: a GEMV, whose weights stream once. There,
+   software prefetch (128 B to 4 KiB ahead in both streams, or the next
+   step's tiles) was no faster warm and up to 15% slower from DRAM than the
+   hardware prefetchers alone. */
 TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp,
                                   const tk_qlx *x, size_t ldx, size_t mr,
                                   const tk_ql_head *h, const float *xscale, float *y,
-                                  size_t ldy, size_t nvalid) {
+                                  size_t ldy, size_t nvalid, const unsigned char *pf) {
   const int8_t *q = TK_QL_Q(tile);
   const size_t ng = kp / TK_QL_KGROUP;
   if (mr == 1 && TK_QL_KU > 1) {
@@ -102,6 +110,8 @@ TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp
   tk_qlacc acc[TK_QL_MR];
   for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_start(h->start);
   for (size_t g = 0; g < ng; g++) {
+    if (pf)
+      __builtin_prefetch(pf + (g % TK_QL_STEP_TILES) * tb + g / TK_QL_STEP_TILES * 64);
     tk_qlw w = tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb);
     for (size_t i = 0; i < mr; i++)
       acc[i] = tk_qlacc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
@@ -133,12 +143,18 @@ void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *x
       TK_FN(ql_head_load)(&h, tile, tb);
       float *yt = y + b0 * out + o;
       size_t b = 0;
-      for (; b + TK_QL_MR <= nb; b += TK_QL_MR)
-        TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
-                       yt + b * out, out, nvalid);
+      const unsigned char *next = t + 1 < n_steps ? tile + TK_QL_STEP_TILES * tb : NULL;
+      for (; b + TK_QL_MR <= nb; b += TK_QL_MR) {
+        if (next && b + 2 * TK_QL_MR > nb)
+          TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
+                         yt + b * out, out, nvalid, next);
+        else
+          TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
+                         yt + b * out, out, nvalid, NULL);
+      }
       for (; b < nb; b++)
         TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, 1, &h, xscale + b0 + b, yt + b * out, out,
-                       nvalid);
+                       nvalid, NULL);
     }
   }
 }
