@@ -78,8 +78,8 @@ static inline void TK_FN(ql_store)(tk_qlacc acc, const tk_ql_head *h, float xs, 
    activations x (row stride ldx elements, kp of them, zero padding included):
    every k-group of weights is loaded once and used for all mr rows. With pf
    (the next step's tiles; the GEMM passes it to a step's last microkernel
-   call) each k-group also prefetches one line of them, one tile after the
-   other, so the next step's first call finds its weights in L1 rather than
+   call) the k-loop also prefetches them at its own pace (one line of each
+   tile per 64 bytes), so the next step's first call finds its weights in L1 rather than
    L3: avx512vnni 256x4096x1024 2-4% faster (medians of 41 calls in 3
    interleaved runs). One row alone runs TK_QL_KU accumulators over
    interleaved k-groups instead: a GEMV, whose weights stream once. There,
@@ -110,8 +110,9 @@ TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp
   tk_qlacc acc[TK_QL_MR];
   for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_start(h->start);
   for (size_t g = 0; g < ng; g++) {
-    if (pf)
-      __builtin_prefetch(pf + (g % TK_QL_STEP_TILES) * tb + g / TK_QL_STEP_TILES * 64);
+    if (pf && g % 2 == 0) /* every 64 bytes: one line of each of the next step's tiles */
+      for (size_t s = 0; s < TK_QL_STEP_TILES; s++)
+        __builtin_prefetch(pf + s * tb + g * TK_QL_GROUP_BYTES);
     tk_qlw w = tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb);
     for (size_t i = 0; i < mr; i++)
       acc[i] = tk_qlacc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
