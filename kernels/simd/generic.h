@@ -34,6 +34,33 @@ static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
 static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { tk_q8acc_store(out, a); }
 #endif
 
+#ifndef TK_NATIVE_QLACC_START
+/* The accumulator of one batch row at the start of a step: the step's
+   TK_QL_STEP_ROWS row sums begin at start[] (what the body wants subtracted
+   at the end, -TK_QL_XBIAS * wsum, folded in up front so the store needs no
+   correction). Generic: a step without the bias starts at zero. */
+_Static_assert(TK_QL_XBIAS == 0, "a step with TK_QL_XBIAS loads its start (TK_NATIVE_QLACC_START)");
+static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
+  (void)start;
+  return tk_qlacc_zero();
+}
+#endif
+
+#ifndef TK_NATIVE_QLACC_ADD
+/* The lane-wise sum of two accumulators (a GEMV's split-k chains), wrapping
+   as the lanes do: every tk_qlacc is int32 lanes, and its store a linear map
+   of them, so store(a + b) = store(a) + store(b). Through memcpy (the
+   compiler keeps it in registers: one vpaddd per register). */
+static inline tk_qlacc tk_qlacc_add(tk_qlacc a, tk_qlacc b) {
+  uint32_t la[sizeof(tk_qlacc) / 4], lb[sizeof(tk_qlacc) / 4];
+  memcpy(la, &a, sizeof a);
+  memcpy(lb, &b, sizeof b);
+  for (size_t i = 0; i < sizeof(tk_qlacc) / 4; i++) la[i] += lb[i];
+  memcpy(&a, la, sizeof a);
+  return a;
+}
+#endif
+
 /* ---- attention ---- */
 #ifndef TK_NATIVE_VF_HSUM4
 /* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
