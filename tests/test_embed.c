@@ -140,6 +140,12 @@ static void qlinear_ex_bad_input_writes_nothing(void **state) {
   assert_int_equal(tk_qlinear_forward_ex(&e, NULL, x, batch, y), TK_ERR_ARG);
   assert_int_equal(tk_qlinear_forward_ex(&e, l, NULL, batch, y), TK_ERR_ARG);
   assert_int_equal(tk_qlinear_forward_ex(&e, l, x, 0, NULL), TK_OK);
+  /* A workspace sized for a batch serves every smaller batch, 1 included. */
+  for (size_t threads = 1; threads <= 9; threads++) {
+    const tk_exec t = {.parallel_for = host_backwards_for, .n_threads = threads};
+    const size_t most = tk_qlinear_workspace_bytes(l, batch, &t);
+    for (size_t b = 1; b <= batch; b++) assert_true(tk_qlinear_workspace_bytes(l, b, &t) <= most);
+  }
   assert_int_equal(tk_qlinear_workspace_bytes(NULL, 1, NULL), 0);
   assert_int_equal(tk_qlinear_workspace_bytes(l, 0, NULL), 0);
   assert_int_equal(tk_qlinear_workspace_bytes(l, SIZE_MAX, NULL), 0);

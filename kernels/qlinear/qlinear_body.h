@@ -192,9 +192,15 @@ TK_QL_INLINE void TK_FN(lf_tile)(const float *x, size_t ldx, const float *w, siz
   }
   for (size_t i = 0; i < mr; i++)
     for (size_t j = 0; j < nr; j++) {
-      float s = tk_vf_hsum(acc[i][j]);
+      /* y and bias through memcpy: caller arrays may be at any address. */
+      float s = tk_vf_hsum(acc[i][j]), base = 0.0f;
       float *yo = y + i * ldy + j;
-      *yo = first ? (bias ? bias[j] : 0.0f) + s : *yo + s;
+      if (!first)
+        memcpy(&base, yo, sizeof base);
+      else if (bias)
+        memcpy(&base, bias + j, sizeof base);
+      s = base + s;
+      memcpy(yo, &s, sizeof s);
     }
 }
 

@@ -44,10 +44,12 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 
 /* ---- s8 KV cache ---- */
 #ifndef TK_NATIVE_A16_DOT
-/* acc lane i += the dot product of a V group's 4 int8 at lane i (qlinear's
-   packed layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits), from
-   the qlinear int8 step: w = 128 hi + lo (hi, lo in [0, 127], which fit any
-   tk_qx) goes through the step twice, and the lanes combine once at the store. */
+/* acc lane i += the dot product of a tile's 4 int8 at lane i (qlinear's
+   packed layout, 8 lanes x 4) with 4 int16 w in [-16383, 16383] (the s8
+   cache's 14-bit weights times V, and its 15-bit queries times K), from the
+   qlinear int8 step: w = 128 hi + lo (lo = w & 127 in [0, 127], hi =
+   (w - lo) / 128 in [-128, 127], both exact and int8) goes through the step
+   twice, and the lanes combine once at the store. */
 typedef struct tk_a16acc {
   tk_q8acc hi, lo;
 } tk_a16acc;
@@ -56,9 +58,11 @@ static inline tk_a16acc tk_a16acc_zero(void) {
   return a;
 }
 static inline tk_a16acc tk_a16_dot(tk_a16acc a, const int8_t *tile, const int16_t *w) {
-  const tk_qx hi[4] = {(tk_qx)(w[0] >> 7), (tk_qx)(w[1] >> 7), (tk_qx)(w[2] >> 7), (tk_qx)(w[3] >> 7)};
-  const tk_qx lo[4] = {(tk_qx)(w[0] & 127), (tk_qx)(w[1] & 127), (tk_qx)(w[2] & 127),
-                       (tk_qx)(w[3] & 127)};
+  tk_qx hi[4], lo[4];
+  for (int j = 0; j < 4; j++) {
+    lo[j] = (tk_qx)(w[j] & 127);
+    hi[j] = (tk_qx)((w[j] - lo[j]) / 128);
+  }
   const tk_q8w t = tk_q8w_load(tile);
   a.hi = tk_q8acc_madd(a.hi, t, hi);
   a.lo = tk_q8acc_madd(a.lo, t, lo);

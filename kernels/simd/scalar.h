@@ -11,8 +11,13 @@
 /* ---- fp32 vectors: TK_VF_WIDTH lanes ---- */
 #define TK_VF_WIDTH 1
 typedef float tk_vf;
-static inline tk_vf tk_vf_load(const float *p) { return *p; }
-static inline void tk_vf_store(float *p, tk_vf v) { *p = v; }
+/* Through memcpy: caller arrays may be at any address (a plain load, not a call). */
+static inline tk_vf tk_vf_load(const float *p) {
+  float v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void tk_vf_store(float *p, tk_vf v) { memcpy(p, &v, sizeof v); }
 static inline tk_vf tk_vf_set1(float x) { return x; }
 static inline tk_vf tk_vf_zero(void) { return 0.0f; }
 static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return a + b; }
@@ -109,10 +114,11 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383]; the accumulator is
-   qlinear's (one pass: simd/generic.h's two 7-bit passes would double the work). */
+/* s8 KV cache (attention/attention_kernels.h): acc lane i += the dot product
+   of a tile's 4 int8 at lane i (qlinear's packed layout, 8 lanes x 4) with 4
+   int16 w in [-16383, 16383] (14-bit weights times V, 15-bit queries times
+   K); the accumulator is qlinear's (one pass: simd/generic.h's two passes
+   would double the work). */
 #define TK_NATIVE_A16_DOT
 typedef tk_q8acc tk_a16acc;
 static inline tk_a16acc tk_a16acc_zero(void) { return tk_q8acc_zero(); }
