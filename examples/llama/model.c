@@ -121,19 +121,16 @@ static bool alloc_rows(float **p, size_t rows, size_t width) {
 }
 
 /* The largest scratch any int8 product of the model needs with the
-   session's threads: the GEMV of a decode step (batch 1: its parts are tiles
-   of output rows) and the GEMM of the longest prefill (parts are batch rows;
-   tinykern's scratch grows with the batch from 2 rows up). */
+   session's threads (tk_qlinear_workspace_bytes covers every batch up to the
+   one asked for: the prompt's, and the decode steps' 1). */
 static size_t workspace_bytes(const llama_model *m, size_t max_batch, const tk_exec *e) {
   size_t bytes = tk_qlinear_workspace_bytes(m->classifier.q, 1, e); /* 0 for fp32 */
   for (size_t l = 0; l < m->cfg.n_layers; l++) {
     const llama_layer *L = &m->layers[l];
     const tk_qlinear *layers[] = {L->qkv.q, L->wo.q, L->w13.q, L->w2.q};
     for (size_t i = 0; i < 4; i++) {
-      size_t one = tk_qlinear_workspace_bytes(layers[i], 1, e);
-      size_t many = tk_qlinear_workspace_bytes(layers[i], max_batch, e);
-      if (one > bytes) bytes = one;
-      if (many > bytes) bytes = many;
+      size_t need = tk_qlinear_workspace_bytes(layers[i], max_batch, e);
+      if (need > bytes) bytes = need;
     }
   }
   return bytes;
