@@ -92,7 +92,9 @@ typedef struct tk_exec {
    built with it (meson -Dpthreadpool=enabled/auto); else these return
    TK_ERR_UNSUPPORTED. */
 typedef struct tk_pool tk_pool;
-/* n_threads 0: one per online CPU. */
+/* n_threads 0: one per online CPU. Its workers yield to the scheduler between
+   calls (no spinning: fair on shared machines); a host that wants spinning
+   workers passes its own pthreadpool calls through tk_exec. */
 TK_API tk_status tk_pool_create(size_t n_threads, tk_pool **out);
 /* Uses the host's pthreadpool_t (not owned: the host destroys it after this). */
 TK_API tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out);
