@@ -178,6 +178,8 @@ TK_API tk_status tk_linear_f32_ex(const tk_exec *e, const float *w, size_t out_f
                                   size_t batch, float *y);
 
 /* ---- sparse: magnitude pruning and CSR products ---- */
+/* Every array argument (row_ptr, col_idx, values, w, x, y, b, c) and the out
+   pointer may be at any byte address. */
 typedef struct tk_csr tk_csr;
 /* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].
    row_ptr[0] == 0, non-decreasing, 0 <= col_idx < cols; else TK_ERR_FORMAT.
@@ -196,10 +198,14 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). */
+/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). x is not scanned:
+   Inf/NaN in x[j] reach exactly the rows that have an entry in column j (an
+   explicit 0 there gives NaN, as in scipy), whatever storage the matrix chose
+   for its rows. */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
 /* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing
-   written; C must not overlap B (TK_ERR_ARG). */
+   written; C must not overlap B (TK_ERR_ARG). Inf/NaN in B's row j reach
+   exactly the rows of C that have an entry in column j. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
 /* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
    e's threads. Bit-identical to the plain calls for any e; no scratch. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dispatch/isa_list.h"
+#include "unaligned.h"
 
 /* Each vector header defines TK_ISA_SUFFIX (scalar, sse41, ...); a shared body
    then defines its functions as TK_FN(name), e.g. tk_dot_s8_avx2 in the AVX2 build. */
