@@ -216,6 +216,21 @@ const tkb_roofline *tkb_roofline_get(void) {
   return &tkb_roof;
 }
 
+double tkb_read_bps_of(size_t bytes) {
+  static struct {
+    size_t bytes;
+    double bps;
+  } seen[16];
+  static size_t n_seen;
+  for (size_t i = 0; i < n_seen; i++)
+    if (seen[i].bytes == bytes) return seen[i].bps;
+  const tkb_roofline_fns *best = tkb_roofline_fns_of(tkb_roofline_get()->read_isa);
+  int streams;
+  const double bps = best ? tkb_measure_read(best, bytes, &streams) : 0.0;
+  if (n_seen < sizeof seen / sizeof seen[0]) seen[n_seen].bytes = bytes, seen[n_seen++].bps = bps;
+  return bps;
+}
+
 /* The first level whose size holds the working set: the conservative
    reference (the fastest one the set could come from). Sets between half
    and all of a level read slower than its roofline (on a 32 MiB L3: 4-16
@@ -317,6 +332,50 @@ static void tkb_register_rooflines(void) {
     tkb_register("roofline/f32_fma", isa, bm_roofline_f32, NULL);
   }
 }
+
+/* ---- threads ---- */
+
+#include <unistd.h>
+#if TKB_HAVE_PTHREADPOOL
+#include <pthreadpool.h>
+
+size_t tkb_max_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+}
+
+const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
+
+/* The host path's parallel-for: the bench plays a runtime with its own pool. */
+static void tkb_host_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  pthreadpool_parallelize_1d((pthreadpool_t)host, task, ctx, n, 0);
+}
+
+/* One pool per thread count and path, made at first use and kept. */
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  static tk_pool *pools[64];
+  static pthreadpool_t hosts[64];
+  if (threads < 1 || threads > 64) threads = 1;
+  if (path == TKB_POOL) {
+    if (!pools[threads - 1] && tk_pool_create(threads, &pools[threads - 1]) != TK_OK) {
+      fprintf(stderr, "tkb_exec: tk_pool_create(%zu) failed\n", threads);
+      exit(1);
+    }
+    return tk_pool_exec(pools[threads - 1]);
+  }
+  if (!hosts[threads - 1] && !(hosts[threads - 1] = pthreadpool_create(threads))) {
+    fprintf(stderr, "tkb_exec: pthreadpool_create(%zu) failed\n", threads);
+    exit(1);
+  }
+  return (tk_exec){.parallel_for = tkb_host_for, .host = hosts[threads - 1], .n_threads = threads};
+}
+#else /* built without pthreadpool: no thread rows */
+size_t tkb_max_threads(void) { return 0; }
+tk_exec tkb_exec(tkb_path path, size_t threads) {
+  (void)path, (void)threads;
+  return (tk_exec){0};
+}
+#endif
 
 /* ---- main ---- */
 

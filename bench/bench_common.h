@@ -70,6 +70,13 @@ typedef struct tkb_roofline {
 /* Measured once per process (best of several timed runs), then cached.
    tkb_main measures it before the benchmarks run and puts it in the context. */
 const tkb_roofline *tkb_roofline_get(void);
+/* The read bandwidth of a buffer of exactly `bytes` (the read roofline's loop
+   and stream counts), measured at the first request of a size and cached:
+   the roofline of a set that lies between two levels' buffers. A 16 MiB
+   layer on a 32 MiB L3 that other cores (and tenants) share reads slower
+   than the L3 row's quarter-L3 buffer: on the development VM 38-56 GB/s
+   against 83-85 GB/s at 8 MiB. */
+double tkb_read_bps_of(size_t bytes);
 /* The level a working set of `bytes` fits in (the bandwidth it can stream at). */
 tkb_level tkb_level_of(size_t bytes);
 const char *tkb_level_name(tkb_level level);
@@ -86,6 +93,17 @@ void tkb_counters(gb_state *st, tkb_peak peak, double ops_per_iter, double bytes
                   size_t working_set);
 void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_iter,
                       double bytes_per_iter, size_t working_set);
+
+/* ---- threads ---- */
+/* Thread-scaling rows run the _ex calls with 1 .. nproc threads, through the
+   built-in pool ("pool") and through a host parallel-for that drives the
+   bench's own pthreadpool_t through tk_exec ("host": the path a runtime with
+   its own threads takes). They time wall clock (gb_use_real_time): CPU time
+   would count one thread. tkb_exec returns the exec of a row: threads = n. */
+typedef enum tkb_path { TKB_POOL, TKB_HOST } tkb_path;
+tk_exec tkb_exec(tkb_path path, size_t threads);
+size_t tkb_max_threads(void); /* online CPUs; 0 when built without pthreadpool (no thread rows) */
+const char *tkb_path_name(tkb_path path);
 
 /* ---- main ---- */
 /* Registers the roofline rows ("roofline/read/<level>/<isa>", "roofline/s8_mac/<isa>",

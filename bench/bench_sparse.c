@@ -103,6 +103,24 @@ static void bm_sparse(gb_state *st) {
   counters(st, tkb_isa(st), p, (double)tk_csr_nnz(a), (double)tk_csr_bytes(a));
 }
 
+/* Thread scaling at 90% sparsity, best ISA, wall clock: tk_spmv_ex /
+   tk_spmm_ex. Args: threads, path (0 the built-in pool, 1 a host parallel-for). */
+static void bm_threads(gb_state *st) {
+  problem *p = gb_ctx(st);
+  size_t si = 0;
+  while (p->pct[si] != 90) si++;
+  const tk_csr *a = pruned(p, si);
+  const tk_exec e = tkb_exec((tkb_path)gb_range(st, 1), (size_t)gb_range(st, 0));
+  GB_LOOP(st) {
+    if (p->n)
+      tk_spmm_ex(&e, a, p->in, p->n, p->out);
+    else
+      tk_spmv_ex(&e, a, p->in, p->out);
+    gb_escape(p->out);
+  }
+  counters(st, tk_isa_active(), p, (double)tk_csr_nnz(a), (double)tk_csr_bytes(a));
+}
+
 /* The dense product of the unpruned matrix by tk_linear_f32 under the same
    ISA: y [batch][out] = x [batch][in] W^T with W = A, so SpMV is batch 1 and
    SpMM's C = A B is computed as C^T = B^T A^T (batch n, B transposed outside
@@ -242,6 +260,11 @@ static void register_problem(problem *p) {
     gb_bench *b = gb_unit(gb_arg_name(tkb_register(p->name, isa, bm_sparse, p), "sparsity_pct"), GB_MS);
     for (size_t si = 0; si < p->n_pct; si++) gb_arg(b, p->pct[si]);
   }
+  snprintf(name, sizeof name, "threads/%s/sparsity_pct:90", p->name);
+  gb_bench *b = gb_use_real_time(gb_unit(gb_register(name, bm_threads, p), GB_MS));
+  gb_arg_names2(b, "threads", "host");
+  for (int64_t path = 0; path < 2; path++)
+    for (size_t t = 1; t <= tkb_max_threads(); t++) gb_args2(b, (int64_t)t, path);
 }
 
 /* The summary goes to stdout after the console report, to stderr when stdout

@@ -11,8 +11,12 @@
    current cores (FMA: 4 cycles x 2 per cycle = 8 in flight; int32 adds are
    single-cycle but the step before them is not). */
 #define TKR_READ_ACC 8
-#define TKR_S8_ACC 4
 #define TKR_FMA_ACC 10
+/* An including file whose step is one long-latency instruction (vpdpbusd:
+   latency 4-5, one or two per cycle) sets more chains. */
+#ifndef TKR_S8_ACC
+#define TKR_S8_ACC 4
+#endif
 
 /* Reads x as `streams` equal parts side by side (accumulator j reads part
    j % streams): several streams keep more hardware prefetchers busy, and the

@@ -65,12 +65,52 @@ TK_API tk_isa tk_isa_best(void);          /* best available */
 TK_API tk_isa tk_isa_active(void);        /* what calls run now */
 TK_API tk_status tk_isa_select(tk_isa isa); /* process-wide; TK_ERR_UNSUPPORTED if unavailable */
 
+/* ---- embedding: host threads, the built-in pool, workspaces ----
+   Every heavy call has an _ex form that takes a tk_exec: how to run its parts
+   in parallel and where its scratch lives. Nothing here is process-wide: two
+   runtimes in one process each pass their own tk_exec. A zero tk_exec
+   (`tk_exec e = {0};`) runs on the calling thread and allocates its scratch,
+   exactly like the plain call. */
+
+/* One part of a call; i in [0, n). */
+typedef void (*tk_task_fn)(void *ctx, size_t i);
+/* The host's parallel-for: run task(ctx, i) once for every i in [0, n), on
+   any of its threads in any order, and return when all have finished. The
+   signature of pthreadpool_parallelize_1d's task, so a pthreadpool_t host
+   passes its pool straight through. */
+typedef void (*tk_parallel_for_fn)(void *host, size_t n, tk_task_fn task, void *ctx);
+
+typedef struct tk_exec {
+  tk_parallel_for_fn parallel_for; /* NULL: every part on the calling thread */
+  void *host;                      /* handed to parallel_for */
+  size_t n_threads;                /* parts to aim for (0 or 1: one); about the threads behind parallel_for */
+  void *workspace;                 /* NULL: the call allocates (and frees) its scratch; else at least */
+  size_t workspace_bytes;          /* the call's *_workspace_bytes (TK_ERR_ARG if smaller); any alignment */
+} tk_exec;
+
+/* The built-in pool: pthreadpool (the pool XNNPACK uses), when tinykern was
+   built with it (meson -Dpthreadpool=enabled/auto); else these return
+   TK_ERR_UNSUPPORTED. */
+typedef struct tk_pool tk_pool;
+/* n_threads 0: one per online CPU. Its workers yield to the scheduler between
+   calls (no spinning: fair on shared machines); a host that wants spinning
+   workers passes its own pthreadpool calls through tk_exec. */
+TK_API tk_status tk_pool_create(size_t n_threads, tk_pool **out);
+/* Uses the host's pthreadpool_t (not owned: the host destroys it after this). */
+TK_API tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out);
+TK_API size_t tk_pool_threads(const tk_pool *p); /* 0 for NULL */
+TK_API void tk_pool_destroy(tk_pool *p);         /* NULL-safe */
+/* A tk_exec that runs on the pool (NULL: the calling thread), no workspace. */
+TK_API tk_exec tk_pool_exec(tk_pool *p);
+
 /* ---- int8: dot product and quantization ---- */
 #define TK_DOT_S8_MAX_N 131071 /* largest n whose exact result always fits int32 */
 /* Exact over the full int8 range including -128; n > TK_DOT_S8_MAX_N: TK_ERR_OVERFLOW. */
 TK_API tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out);
 /* Symmetric: scale = max|x| / 127 (1.0f when all zero);
-   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG. */
+   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG.
+   n == 0: TK_OK and nothing written, scale included. q may be (int8_t *)x
+   (in place); no other overlap. */
 TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale);
 /* x = q * scale. */
 TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);
@@ -86,16 +126,57 @@ TK_API tk_status tk_qlinear_create(const float *w, size_t out_features, size_t i
 /* x [batch][in] -> y [batch][out]. Each x row is quantized at run time (the
    tk_quantize_s8 rule; non-finite x: TK_ERR_ARG); the product is int8 x int8 ->
    int32; one fp32 multiply (and bias add) per output. Correct whichever ISA is
-   active when it runs. */
+   active when it runs. y may overlap x (every row is quantized before y is
+   written). Allocates its scratch: tk_qlinear_forward_ex takes a workspace. */
 TK_API tk_status tk_qlinear_forward(const tk_qlinear *l, const float *x, size_t batch, float *y);
 /* Memory the layer holds (about a quarter of the fp32 weights). */
 TK_API size_t tk_qlinear_bytes(const tk_qlinear *l);
 /* NULL-safe. */
 TK_API void tk_qlinear_destroy(tk_qlinear *l);
 /* The fp32 baseline, same shapes and dispatch: y [batch][out] = x W^T + bias
-   (bias may be NULL). Inputs are not scanned: non-finite values propagate. */
+   (bias may be NULL). Inputs are not scanned: non-finite values propagate.
+   y must not overlap x, w or bias (TK_ERR_ARG). */
 TK_API tk_status tk_linear_f32(const float *w, size_t out_features, size_t in_features,
                                const float *bias, const float *x, size_t batch, float *y);
+/* From int8 weights a runtime already holds: wq [out][in] in [-127, 127]
+   (-128: TK_ERR_ARG), one finite scale > 0 per row (row o is wq[o] * scale[o]),
+   bias [out] or NULL. The layer keeps wq and scale as given; when they follow
+   the tk_quantize_s8 rule (each row's max |wq| is 127 and scale its max / 127)
+   it is bit-identical to tk_qlinear_create of the dequantized weights. */
+TK_API tk_status tk_qlinear_create_s8(const int8_t *wq, const float *scale, size_t out_features,
+                                      size_t in_features, const float *bias, tk_qlinear **out);
+/* Row blocks of one layer without concatenating them first (fused q/k/v, or
+   w1/w3): block i contributes `rows` rows W [rows][in] and their bias (NULL:
+   zeros). Bit-identical to tk_qlinear_create of the concatenated rows. */
+typedef struct tk_qlinear_rows {
+  const float *w;
+  size_t rows;
+  const float *bias;
+} tk_qlinear_rows;
+TK_API tk_status tk_qlinear_create_rows(const tk_qlinear_rows *blocks, size_t n_blocks,
+                                        size_t in_features, tk_qlinear **out);
+TK_API size_t tk_qlinear_out_features(const tk_qlinear *l); /* 0 for NULL */
+TK_API size_t tk_qlinear_in_features(const tk_qlinear *l);
+/* Reads the layer back: wq [out][in], scale [out], bias [out] (bias may be
+   NULL: not read back), e.g. to save it; tk_qlinear_create_s8 of these gives
+   the same layer. */
+TK_API tk_status tk_qlinear_export(const tk_qlinear *l, int8_t *wq, float *scale, float *bias);
+/* Scratch tk_qlinear_forward_ex needs for any batch of up to `batch` rows run
+   with e (NULL: one part): pass at least this in e->workspace, or let the
+   call allocate. 0 for NULL, batch 0 or sizes that overflow. */
+TK_API size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e);
+/* tk_qlinear_forward in parts: batch rows split across e's threads (a GEMM),
+   or tiles of output rows (batch 1, a GEMV). Bit-identical to the plain call
+   for any e. */
+TK_API tk_status tk_qlinear_forward_ex(const tk_exec *e, const tk_qlinear *l, const float *x,
+                                       size_t batch, float *y);
+/* tk_linear_f32 in parts (batch rows, or output rows for batch 1); no
+   scratch. Within fp32 rounding of the plain call (a part of one batch row
+   sums in another order than a part of several). */
+TK_API tk_status tk_linear_f32_ex(const tk_exec *e, const float *w, size_t out_features,
+                                  size_t in_features, const float *bias, const float *x,
+                                  size_t batch, float *y);
+
 /* ---- sparse: magnitude pruning and CSR products ---- */
 /* Every array argument (row_ptr, col_idx, values, w, x, y, b, c) and the out
    pointer may be at any byte address. */
@@ -117,13 +198,20 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]. x is not scanned: Inf/NaN in x[j] reach exactly the rows
-   that have an entry in column j (an explicit 0 there gives NaN, as in scipy),
-   whatever storage the matrix chose for its rows. */
+/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). x is not scanned:
+   Inf/NaN in x[j] reach exactly the rows that have an entry in column j (an
+   explicit 0 there gives NaN, as in scipy), whatever storage the matrix chose
+   for its rows. */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
-/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing written.
-   Inf/NaN in B's row j reach exactly the rows of C that have an entry in column j. */
+/* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing
+   written; C must not overlap B (TK_ERR_ARG). Inf/NaN in B's row j reach
+   exactly the rows of C that have an entry in column j. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
+/* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
+   e's threads. Bit-identical to the plain calls for any e; no scratch. */
+TK_API tk_status tk_spmv_ex(const tk_exec *e, const tk_csr *a, const float *x, float *y);
+TK_API tk_status tk_spmm_ex(const tk_exec *e, const tk_csr *a, const float *b, size_t n,
+                            float *c);
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
 /* ---- attention: KV cache and incremental (decode) attention ---- */
 typedef enum tk_dtype { TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8 } tk_dtype;
@@ -138,6 +226,11 @@ typedef struct tk_kv_config {
                         changes nothing; true -> the oldest positions are dropped */
 } tk_kv_config;
 /* A KV cache: one writer or many readers at a time (tk_attend only reads it). */
+/* The attention functions (cache create/append/attend, tk_attention_f32) use
+   at most this many bytes of the caller's stack, whatever the sizes (2.7 KiB
+   measured with gcc 12 -O3: tk_attend and its deepest kernel); their work
+   memory is on the heap. */
+#define TK_ATTENTION_STACK_BYTES 8192
 typedef struct tk_kv_cache tk_kv_cache;
 TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
 /* k, v: [n_tokens][n_kv_heads][head_dim], finite (else TK_ERR_ARG). A sliding
@@ -146,6 +239,7 @@ TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
 TK_API tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v,
                                     size_t n_tokens);
 TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now */
+/* Memory the cache holds (tk_attend's work block is the calling thread's). */
 TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
 TK_API void tk_kv_cache_reset(tk_kv_cache *c);
 TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
@@ -155,10 +249,38 @@ TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
    decode step; n_q_tokens <= tk_kv_cache_len (else TK_ERR_ARG). n_heads is a
    multiple of n_kv_heads (grouped-query attention: head h reads kv head
    h / (n_heads / n_kv_heads)). out = softmax(q K^T / sqrt(head_dim)) V, with
-   fp32 accumulation; q must be finite (TK_ERR_ARG). The result is finite for
-   every finite input, huge logits included. */
+   fp32 accumulation; q must be finite (TK_ERR_ARG).
+   Accuracy: the result depends only on the positions the cache holds now.
+   f32 storage gives the fp32 result (each logit within a few ulps of
+   sum_e |q_e k_e| / sqrt(head_dim) times head_dim of its value) whenever
+   sum_e |q_e| max_p |k_pe| / sqrt(head_dim) <= 2^200 for every query, the
+   held position p of largest |k| chosen per dim e: in particular whenever
+   those sums are representable, huge q meeting zeros of K included. Past it
+   the logits are compressed (fp32 could not resolve them there). The result
+   is finite for every finite input. f16 storage adds its rounding; s8 adds
+   its K and V quantization and the query's: q is kept as 15-bit integers
+   (one scale per row, max|q| / 16383), which moves a logit by at most
+   max|q| / 32766 * sum_e |k_e| / sqrt(head_dim), no more than the K
+   quantization's own bound (||q||_1 max|k| / 254 / sqrt(head_dim)) up to
+   head_dim 128. Work memory: each calling thread keeps one heap block for
+   its next call (55 KiB for 32 heads x 128 dims, up to 256 KiB; freed when
+   the thread ends); a call that needs more allocates its own (TK_ERR_NOMEM
+   if that fails). */
 TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
                            size_t n_heads, float *out);
+/* tk_attend in parts across e's threads: whole kv heads while there are as
+   many as parts, else ranges of each kv head's query tokens (a decode step's
+   query heads). Parts of whole kv heads: bit-identical to tk_attend; parts of
+   a head's rows: within fp32 rounding (smaller row tiles sum in another
+   order). Scratch: the caller's
+   e->workspace of at least tk_attend_workspace_bytes (enough for any
+   n_q_tokens up to the one given, any address), else the calling thread's
+   kept block (no allocation after the first call of a size). */
+TK_API tk_status tk_attend_ex(const tk_exec *e, const tk_kv_cache *c, const float *q,
+                              size_t n_q_tokens, size_t n_heads, float *out);
+/* 0 for NULL, n_q_tokens or n_heads 0, n_heads not a multiple of the kv heads. */
+TK_API size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t n_heads,
+                                        const tk_exec *e);
 /* Stateless full attention over a whole sequence (the recompute baseline):
    q, out [seq][n_heads][head_dim]; k, v [seq][n_kv_heads][head_dim]; causal:
    position t sees positions 0..t, else all. Inputs are not scanned: non-finite

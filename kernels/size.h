@@ -20,4 +20,10 @@ static inline bool tk_add_overflows(size_t a, size_t b, size_t *r) {
   return false;
 }
 
+/* Whether the byte ranges [a, a + an) and [b, b + bn) share a byte (empty ranges never do). */
+static inline bool tk_overlaps(const void *a, size_t an, const void *b, size_t bn) {
+  const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return an && bn && x < y + bn && y < x + an;
+}
+
 #endif

@@ -196,38 +196,32 @@ static const size_t ratios[] = {1, 2, 4, 8};
 
 /* f32 storage: every head_dim x every ratio; sliding and not, capacities below
    and above one block of positions (64) so blocks also split at the ring end. */
-static void attend_f32_every_variant_head_dim_and_ratio(void **state) {
-  (void)state;
+static void attend_f32_every_head_dim_and_ratio(tk_isa isa) {
   tk_rng r = {11};
-  TK_FOR_EACH_VARIANT(isa) {
-    for (size_t di = 0; di < COUNT(head_dims); di++)
-      for (size_t ri = 0; ri < COUNT(ratios); ri++) {
-        const size_t n_kv = 1 + (di + ri) % 2;
-        shape sh = {TK_DTYPE_F32, n_kv, n_kv * ratios[ri], head_dims[di], 5 + di + ri,
-                    (di + ri) % 3 != 0};
-        run_lengths(isa, sh, &r);
-      }
-    shape big = {TK_DTYPE_F32, 2, 8, 36, 150, true};
-    run_lengths(isa, big, &r);
-  }
+  for (size_t di = 0; di < COUNT(head_dims); di++)
+    for (size_t ri = 0; ri < COUNT(ratios); ri++) {
+      const size_t n_kv = 1 + (di + ri) % 2;
+      shape sh = {TK_DTYPE_F32, n_kv, n_kv * ratios[ri], head_dims[di], 5 + di + ri,
+                  (di + ri) % 3 != 0};
+      run_lengths(isa, sh, &r);
+    }
+  shape big = {TK_DTYPE_F32, 2, 8, 36, 150, true};
+  run_lengths(isa, big, &r);
 }
 
 /* f16 and s8 storage: every head_dim, ratios in turn. */
-static void attend_f16_s8_every_variant_and_head_dim(void **state) {
-  (void)state;
+static void attend_f16_s8_every_head_dim(tk_isa isa) {
   tk_rng r = {12};
   const tk_dtype dts[] = {TK_DTYPE_F16, TK_DTYPE_S8};
-  TK_FOR_EACH_VARIANT(isa) {
-    for (size_t ti = 0; ti < 2; ti++)
-      for (size_t di = 0; di < COUNT(head_dims); di++) {
-        const size_t ratio = ratios[(di + ti) % COUNT(ratios)], n_kv = 1 + di % 2;
-        shape sh = {dts[ti], n_kv, n_kv * ratio, head_dims[di], 6 + di, di % 2 == 0};
-        run_lengths(isa, sh, &r);
-      }
-    for (size_t ti = 0; ti < 2; ti++) {
-      shape big = {dts[ti], 1, 4, 64, 140, true};
-      run_lengths(isa, big, &r);
+  for (size_t ti = 0; ti < 2; ti++)
+    for (size_t di = 0; di < COUNT(head_dims); di++) {
+      const size_t ratio = ratios[(di + ti) % COUNT(ratios)], n_kv = 1 + di % 2;
+      shape sh = {dts[ti], n_kv, n_kv * ratio, head_dims[di], 6 + di, di % 2 == 0};
+      run_lengths(isa, sh, &r);
     }
+  for (size_t ti = 0; ti < 2; ti++) {
+    shape big = {dts[ti], 1, 4, 64, 140, true};
+    run_lengths(isa, big, &r);
   }
 }
 
@@ -235,8 +229,7 @@ static void attend_f16_s8_every_variant_and_head_dim(void **state) {
    at 140000 dims of +-127 a single int32 sum would wrap (140000 * 127 * 127
    > 2^31) and turn the winning position's score negative. q.k0 is the huge
    positive score, q.k1 the negative one: the result must be v0. */
-static void s8_scores_exact_past_int32(void **state) {
-  (void)state;
+static void s8_scores_exact_past_int32(tk_isa isa) {
   enum { D = 140000 };
   float *q = xmalloc(D * sizeof(float)), *k = xmalloc(2 * D * sizeof(float));
   float *v = xmalloc(2 * D * sizeof(float)), *out = xmalloc(D * sizeof(float));
@@ -245,20 +238,18 @@ static void s8_scores_exact_past_int32(void **state) {
     k[e] = 1.0f, k[D + e] = -1.0f;
     v[e] = 0.25f, v[D + e] = -0.75f;
   }
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    shape sh = {TK_DTYPE_S8, 1, 1, D, 2, false};
-    tk_kv_cache *c = cache_new(&sh);
-    assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 2), TK_OK);
-    assert_int_equal(tk_attend_with(kt, c, q, 1, 1, out), TK_OK);
-    for (size_t e = 0; e < D; e++)
-      if (!(fabsf(out[e] - 0.25f) <= 1e-6f)) {
-        print_error("s8 %s (%s) element %zu: got %g want 0.25\n", tk_isa_name(isa),
-                    tk_test_kind(isa), e, (double)out[e]);
-        fail();
-      }
-    tk_kv_cache_destroy(c);
-  }
+  const tk_kernels *kt = tk_test_table(isa);
+  shape sh = {TK_DTYPE_S8, 1, 1, D, 2, false};
+  tk_kv_cache *c = cache_new(&sh);
+  assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 2), TK_OK);
+  assert_int_equal(tk_attend_with(kt, c, q, 1, 1, out), TK_OK);
+  for (size_t e = 0; e < D; e++)
+    if (!(fabsf(out[e] - 0.25f) <= 1e-6f)) {
+      print_error("tk_attend s8 %s (%s) head_dim=%d len=2: element %zu got %g want 0.25\n",
+                  tk_isa_name(isa), tk_test_kind(isa), D, e, (double)out[e]);
+      fail();
+    }
+  tk_kv_cache_destroy(c);
   free(q), free(k), free(v), free(out);
 }
 
@@ -266,8 +257,7 @@ static void s8_scores_exact_past_int32(void **state) {
    to the block's largest: 63 positions at 0.0038 of a peak each (below the
    1/254 that 7 bits would round to 0) still hold 19% of the mass. V is -1 at
    the peak and +1 elsewhere, so losing the tail moves the result by 0.2. */
-static void s8_weight_tails_keep_their_mass(void **state) {
-  (void)state;
+static void s8_weight_tails_keep_their_mass(tk_isa isa) {
   enum { D = 8, N = 64 };
   const double r = 0.0038, c = log(r) * sqrt((double)D);
   float q[D] = {1.0f}, k[N * D] = {0}, v[N * D], out[D];
@@ -277,37 +267,31 @@ static void s8_weight_tails_keep_their_mass(void **state) {
       v[t * D + e] = t == 0 ? -1.0f : 1.0f;
     }
   const double want = (-1.0 + (N - 1) * r) / (1.0 + (N - 1) * r);
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    shape sh = {TK_DTYPE_S8, 1, 1, D, N, false};
-    tk_kv_cache *c8 = cache_new(&sh);
-    assert_int_equal(tk_kv_cache_append_with(kt, c8, k, v, N), TK_OK);
-    assert_int_equal(tk_attend_with(kt, c8, q, 1, 1, out), TK_OK);
-    for (size_t e = 0; e < D; e++)
-      if (!(fabs(out[e] - want) <= 2e-3)) {
-        print_error("s8 %s (%s) element %zu: got %g want %g\n", tk_isa_name(isa),
-                    tk_test_kind(isa), e, (double)out[e], want);
-        fail();
-      }
-    tk_kv_cache_destroy(c8);
-  }
+  const tk_kernels *kt = tk_test_table(isa);
+  shape sh = {TK_DTYPE_S8, 1, 1, D, N, false};
+  tk_kv_cache *c8 = cache_new(&sh);
+  assert_int_equal(tk_kv_cache_append_with(kt, c8, k, v, N), TK_OK);
+  assert_int_equal(tk_attend_with(kt, c8, q, 1, 1, out), TK_OK);
+  for (size_t e = 0; e < D; e++)
+    if (!(fabs(out[e] - want) <= 2e-3)) {
+      print_error("tk_attend s8 %s (%s) head_dim=%d len=%d: element %zu got %g want %g\n",
+                  tk_isa_name(isa), tk_test_kind(isa), D, N, e, (double)out[e], want);
+      fail();
+    }
+  tk_kv_cache_destroy(c8);
 }
 
 /* More query rows than one pass holds (32): 64 heads on one kv head. */
-static void attend_many_heads_per_kv_head(void **state) {
-  (void)state;
+static void attend_many_heads_per_kv_head(tk_isa isa) {
   tk_rng r = {13};
-  TK_FOR_EACH_VARIANT(isa) {
-    shape sh = {TK_DTYPE_F32, 1, 64, 16, 9, true};
-    run_lengths(isa, sh, &r);
-  }
+  shape sh = {TK_DTYPE_F32, 1, 64, 16, 9, true};
+  run_lengths(isa, sh, &r);
 }
 
 /* Decode step after step (append one token, attend its query) equals full
    causal attention over the same sequence: tk_attention_f32 for f32 storage,
    and the reference for every storage type. */
-static void decode_steps_equal_full_causal_attention(void **state) {
-  (void)state;
+static void decode_steps_equal_full_causal_attention(tk_isa isa) {
   tk_rng r = {14};
   enum { N = 70 };
   const shape shapes[] = {
@@ -316,100 +300,101 @@ static void decode_steps_equal_full_causal_attention(void **state) {
       {TK_DTYPE_F16, 2, 4, 36, N, false},
       {TK_DTYPE_S8, 1, 2, 80, N, false},
   };
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    for (size_t si = 0; si < COUNT(shapes); si++) {
-      const shape sh = shapes[si];
-      const size_t qrow = sh.n_heads * sh.d, kvrow = sh.n_kv * sh.d;
-      float *q = xmalloc(N * qrow * sizeof(float)), *k = xmalloc(N * kvrow * sizeof(float));
-      float *v = xmalloc(N * kvrow * sizeof(float));
-      float *step = xmalloc(N * qrow * sizeof(float)), *full = xmalloc(N * qrow * sizeof(float));
-      double *ref = xmalloc(sh.d * sizeof(double)), *scale = xmalloc(sh.d * sizeof(double));
-      fill(&r, q, N * qrow, -2.0f, 2.0f);
-      fill(&r, k, N * kvrow, -1.0f, 1.0f);
-      fill(&r, v, N * kvrow, -1.0f, 1.0f);
-      tk_kv_cache *c = cache_new(&sh);
-      for (size_t t = 0; t < N; t++) {
-        assert_int_equal(tk_kv_cache_append_with(kt, c, k + t * kvrow, v + t * kvrow, 1), TK_OK);
-        assert_int_equal(tk_attend_with(kt, c, q + t * qrow, 1, sh.n_heads, step + t * qrow),
-                         TK_OK);
-      }
-      err_acc to_ref = {0}, to_full = {0};
-      if (sh.dt == TK_DTYPE_F32)
-        assert_int_equal(tk_attention_f32_with(kt, q, k, v, N, sh.n_heads, sh.n_kv, sh.d, true,
-                                               full),
-                         TK_OK);
-      for (size_t t = 0; t < N; t++)
-        for (size_t h = 0; h < sh.n_heads; h++) {
-          const size_t row = t * sh.n_heads + h;
-          ref_row(q + row * sh.d, k, v, sh.n_kv, sh.n_heads, sh.d, h, 0, t, ref, scale);
-          err_add(&to_ref, step + row * sh.d, ref, scale, sh.d);
-          if (sh.dt == TK_DTYPE_F32) {
-            double *f = xmalloc(sh.d * sizeof(double));
-            for (size_t e = 0; e < sh.d; e++) f[e] = full[row * sh.d + e];
-            err_add(&to_full, step + row * sh.d, f, scale, sh.d);
-            free(f);
-          }
-        }
-      if (!err_ok(&to_ref, sh.dt) || !err_ok(&to_full, TK_DTYPE_F32)) {
-        print_error("decode steps %s (%s) %s kv_heads=%zu heads=%zu head_dim=%zu: vs reference "
-                    "max rel %.3g nmse %.3g; vs tk_attention_f32 max rel %.3g\n",
-                    tk_isa_name(isa), tk_test_kind(isa), dtype_name(sh.dt), sh.n_kv, sh.n_heads,
-                    sh.d, to_ref.max_rel, err_nmse(&to_ref), to_full.max_rel);
-        fail();
-      }
-      tk_kv_cache_destroy(c);
-      free(q), free(k), free(v), free(step), free(full), free(ref), free(scale);
+  const tk_kernels *kt = tk_test_table(isa);
+  for (size_t si = 0; si < COUNT(shapes); si++) {
+    const shape sh = shapes[si];
+    const size_t qrow = sh.n_heads * sh.d, kvrow = sh.n_kv * sh.d;
+    float *q = xmalloc(N * qrow * sizeof(float)), *k = xmalloc(N * kvrow * sizeof(float));
+    float *v = xmalloc(N * kvrow * sizeof(float));
+    float *step = xmalloc(N * qrow * sizeof(float)), *full = xmalloc(N * qrow * sizeof(float));
+    double *ref = xmalloc(sh.d * sizeof(double)), *scale = xmalloc(sh.d * sizeof(double));
+    fill(&r, q, N * qrow, -2.0f, 2.0f);
+    fill(&r, k, N * kvrow, -1.0f, 1.0f);
+    fill(&r, v, N * kvrow, -1.0f, 1.0f);
+    tk_kv_cache *c = cache_new(&sh);
+    for (size_t t = 0; t < N; t++) {
+      assert_int_equal(tk_kv_cache_append_with(kt, c, k + t * kvrow, v + t * kvrow, 1), TK_OK);
+      assert_int_equal(tk_attend_with(kt, c, q + t * qrow, 1, sh.n_heads, step + t * qrow),
+                       TK_OK);
     }
+    err_acc to_ref = {0}, to_full = {0};
+    if (sh.dt == TK_DTYPE_F32)
+      assert_int_equal(tk_attention_f32_with(kt, q, k, v, N, sh.n_heads, sh.n_kv, sh.d, true,
+                                             full),
+                       TK_OK);
+    for (size_t t = 0; t < N; t++)
+      for (size_t h = 0; h < sh.n_heads; h++) {
+        const size_t row = t * sh.n_heads + h;
+        ref_row(q + row * sh.d, k, v, sh.n_kv, sh.n_heads, sh.d, h, 0, t, ref, scale);
+        err_add(&to_ref, step + row * sh.d, ref, scale, sh.d);
+        if (sh.dt == TK_DTYPE_F32) {
+          double *f = xmalloc(sh.d * sizeof(double));
+          for (size_t e = 0; e < sh.d; e++) f[e] = full[row * sh.d + e];
+          err_add(&to_full, step + row * sh.d, f, scale, sh.d);
+          free(f);
+        }
+      }
+    if (!err_ok(&to_ref, sh.dt) || !err_ok(&to_full, TK_DTYPE_F32)) {
+      print_error("decode steps %s (%s) %s kv_heads=%zu heads=%zu head_dim=%zu: vs reference "
+                  "max rel %.3g nmse %.3g; vs tk_attention_f32 max rel %.3g\n",
+                  tk_isa_name(isa), tk_test_kind(isa), dtype_name(sh.dt), sh.n_kv, sh.n_heads,
+                  sh.d, to_ref.max_rel, err_nmse(&to_ref), to_full.max_rel);
+      fail();
+    }
+    tk_kv_cache_destroy(c);
+    free(q), free(k), free(v), free(step), free(full), free(ref), free(scale);
   }
 }
 
 /* tk_attention_f32, causal and not, against the reference: sequences longer
    than one block (64) and more rows than one pass (32). */
-static void attention_f32_matches_reference(void **state) {
-  (void)state;
+static void attention_f32_matches_reference(tk_isa isa) {
   tk_rng r = {15};
   const struct {
     size_t seq, n_heads, n_kv, d;
   } cases[] = {{1, 1, 1, 1}, {2, 2, 1, 3}, {7, 4, 2, 8}, {33, 8, 1, 100}, {97, 4, 4, 36},
                {70, 8, 2, 128}};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    for (size_t ci = 0; ci < COUNT(cases); ci++)
-      for (int causal = 0; causal < 2; causal++) {
-        const size_t seq = cases[ci].seq, nh = cases[ci].n_heads, nkv = cases[ci].n_kv,
-                     d = cases[ci].d;
-        float *q = xmalloc(seq * nh * d * sizeof(float)), *k = xmalloc(seq * nkv * d * sizeof(float));
-        float *v = xmalloc(seq * nkv * d * sizeof(float)), *out = xmalloc(seq * nh * d * sizeof(float));
-        double *ref = xmalloc(d * sizeof(double)), *scale = xmalloc(d * sizeof(double));
-        fill(&r, q, seq * nh * d, -2.0f, 2.0f);
-        fill(&r, k, seq * nkv * d, -1.0f, 1.0f);
-        fill(&r, v, seq * nkv * d, -1.0f, 1.0f);
-        assert_int_equal(tk_attention_f32_with(kt, q, k, v, seq, nh, nkv, d, causal, out), TK_OK);
-        err_acc acc = {0};
-        for (size_t t = 0; t < seq; t++)
-          for (size_t h = 0; h < nh; h++) {
-            const size_t row = t * nh + h;
-            ref_row(q + row * d, k, v, nkv, nh, d, h, 0, causal ? t : seq - 1, ref, scale);
-            err_add(&acc, out + row * d, ref, scale, d);
-          }
-        if (!err_ok(&acc, TK_DTYPE_F32)) {
-          print_error("tk_attention_f32 %s (%s) seq=%zu heads=%zu kv_heads=%zu head_dim=%zu "
-                      "causal=%d: max rel err %.3g\n",
-                      tk_isa_name(isa), tk_test_kind(isa), seq, nh, nkv, d, causal, acc.max_rel);
-          fail();
+  const tk_kernels *kt = tk_test_table(isa);
+  for (size_t ci = 0; ci < COUNT(cases); ci++)
+    for (int causal = 0; causal < 2; causal++) {
+      const size_t seq = cases[ci].seq, nh = cases[ci].n_heads, nkv = cases[ci].n_kv,
+                   d = cases[ci].d;
+      float *q = xmalloc(seq * nh * d * sizeof(float)), *k = xmalloc(seq * nkv * d * sizeof(float));
+      float *v = xmalloc(seq * nkv * d * sizeof(float)), *out = xmalloc(seq * nh * d * sizeof(float));
+      double *ref = xmalloc(d * sizeof(double)), *scale = xmalloc(d * sizeof(double));
+      fill(&r, q, seq * nh * d, -2.0f, 2.0f);
+      fill(&r, k, seq * nkv * d, -1.0f, 1.0f);
+      fill(&r, v, seq * nkv * d, -1.0f, 1.0f);
+      assert_int_equal(tk_attention_f32_with(kt, q, k, v, seq, nh, nkv, d, causal, out), TK_OK);
+      err_acc acc = {0};
+      for (size_t t = 0; t < seq; t++)
+        for (size_t h = 0; h < nh; h++) {
+          const size_t row = t * nh + h;
+          ref_row(q + row * d, k, v, nkv, nh, d, h, 0, causal ? t : seq - 1, ref, scale);
+          err_add(&acc, out + row * d, ref, scale, d);
         }
-        free(q), free(k), free(v), free(out), free(ref), free(scale);
+      if (!err_ok(&acc, TK_DTYPE_F32)) {
+        print_error("tk_attention_f32 %s (%s) seq=%zu heads=%zu kv_heads=%zu head_dim=%zu "
+                    "causal=%d: max rel err %.3g\n",
+                    tk_isa_name(isa), tk_test_kind(isa), seq, nh, nkv, d, causal, acc.max_rel);
+        fail();
       }
-  }
+      free(q), free(k), free(v), free(out), free(ref), free(scale);
+    }
 }
 
 /* ---- storage ---- */
 
-/* The bytes of the held positions (K, V rows with padding, s8 scales) and the counters. */
+/* The bytes of the held positions (K, V rows with padding, s8 scales), the
+   counters and the held spans' maxima. */
 static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, size_t why_size) {
-  if (a->len != b->len || a->next != b->next || a->stride != b->stride ||
-      a->max_k != b->max_k || a->max_v != b->max_v) {
+  const size_t held_spans = (a->len + TK_ATT_SPAN - 1) / TK_ATT_SPAN;
+  bool spans = true;
+  for (size_t g = 0; g < a->cfg.n_kv_heads; g++)
+    for (size_t sp = 0; sp < held_spans && a->len == b->len; sp++)
+      spans = spans && a->k_span[g * a->n_spans + sp] == b->k_span[g * b->n_spans + sp] &&
+              a->v_span[g * a->n_spans + sp] == b->v_span[g * b->n_spans + sp];
+  if (a->len != b->len || a->next != b->next || a->stride != b->stride || !spans) {
     snprintf(why, why_size, "counters differ (len %zu/%zu next %zu/%zu)", a->len, b->len,
              a->next, b->next);
     return false;
@@ -435,10 +420,9 @@ static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, si
 }
 
 /* Multi-token appends (more tokens than the capacity included) give the same
-   cache as token-by-token ones, and every variant stores the same bits as
+   cache as token-by-token ones, and the variant stores the same bits as
    scalar (f16 conversion and s8 quantization are exact functions). */
-static void appends_give_same_cache_on_every_variant(void **state) {
-  (void)state;
+static void appends_in_any_chunks_give_the_scalar_cache(tk_isa isa) {
   const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
   enum { CAP = 7, N = 40, NKV = 2, D = 19 };
   tk_rng r = {16};
@@ -461,28 +445,26 @@ static void appends_give_same_cache_on_every_variant(void **state) {
                        TK_OK);
       done += chunks[ci];
     }
-    TK_FOR_EACH_VARIANT(isa) {
-      const tk_kernels *kt = tk_test_table(isa);
-      tk_kv_cache *one = cache_new(&sh), *multi = cache_new(&sh);
-      for (size_t t = 0; t < N; t++)
-        assert_int_equal(tk_kv_cache_append_with(kt, one, k + t * NKV * D, v + t * NKV * D, 1),
-                         TK_OK);
-      done = 0;
-      for (size_t ci = 0; ci < COUNT(chunks); ci++) {
-        assert_int_equal(tk_kv_cache_append_with(kt, multi, k + done * NKV * D,
-                                                 v + done * NKV * D, chunks[ci]),
-                         TK_OK);
-        done += chunks[ci];
-      }
-      char why[96];
-      if (!same_cache(one, multi, why, sizeof why) || !same_cache(one, base, why, sizeof why)) {
-        print_error("append %s (%s) %s: %s\n", tk_isa_name(isa), tk_test_kind(isa),
-                    dtype_name(sh.dt), why);
-        fail();
-      }
-      tk_kv_cache_destroy(one);
-      tk_kv_cache_destroy(multi);
+    const tk_kernels *kt = tk_test_table(isa);
+    tk_kv_cache *one = cache_new(&sh), *multi = cache_new(&sh);
+    for (size_t t = 0; t < N; t++)
+      assert_int_equal(tk_kv_cache_append_with(kt, one, k + t * NKV * D, v + t * NKV * D, 1),
+                       TK_OK);
+    done = 0;
+    for (size_t ci = 0; ci < COUNT(chunks); ci++) {
+      assert_int_equal(tk_kv_cache_append_with(kt, multi, k + done * NKV * D,
+                                               v + done * NKV * D, chunks[ci]),
+                       TK_OK);
+      done += chunks[ci];
     }
+    char why[96];
+    if (!same_cache(one, multi, why, sizeof why) || !same_cache(one, base, why, sizeof why)) {
+      print_error("append %s (%s) %s: %s\n", tk_isa_name(isa), tk_test_kind(isa),
+                  dtype_name(sh.dt), why);
+      fail();
+    }
+    tk_kv_cache_destroy(one);
+    tk_kv_cache_destroy(multi);
     tk_kv_cache_destroy(base);
   }
   free(k);
@@ -505,8 +487,7 @@ static uint16_t ref_f16(float xf) {
   return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(ldexp(h, 10 - e) - 1024.0);
 }
 
-static void f32_to_f16_rounds_to_nearest_even_and_saturates(void **state) {
-  (void)state;
+static void f32_to_f16_rounds_to_nearest_even_and_saturates(tk_isa isa) {
   enum { N = 4000 };
   float *x = xmalloc(N * sizeof(float));
   uint16_t *h = xmalloc((N + 1) * sizeof(uint16_t));
@@ -525,18 +506,16 @@ static void f32_to_f16_rounds_to_nearest_even_and_saturates(void **state) {
       x[i] = (i % 2) ? -m : m;
     }
   }
-  TK_FOR_EACH_VARIANT(isa) {
-    for (size_t n = 0; n <= N; n += (n < 20 ? 1 : 997)) {
-      for (size_t i = 0; i <= N; i++) h[i] = 0x5555;
-      tk_test_table(isa)->f32_to_f16(x, n, h);
-      for (size_t i = 0; i < n; i++)
-        if (h[i] != ref_f16(x[i])) {
-          print_error("f32_to_f16 %s (%s) n=%zu x=%a: got 0x%04x want 0x%04x\n", tk_isa_name(isa),
-                      tk_test_kind(isa), n, (double)x[i], h[i], ref_f16(x[i]));
-          fail();
-        }
-      for (size_t i = n; i <= N; i++) assert_int_equal(h[i], 0x5555);
-    }
+  for (size_t n = 0; n <= N; n += (n < 20 ? 1 : 997)) {
+    for (size_t i = 0; i <= N; i++) h[i] = 0x5555;
+    tk_test_table(isa)->f32_to_f16(x, n, h);
+    for (size_t i = 0; i < n; i++)
+      if (h[i] != ref_f16(x[i])) {
+        print_error("f32_to_f16 %s (%s) n=%zu x=%a: got 0x%04x want 0x%04x\n", tk_isa_name(isa),
+                    tk_test_kind(isa), n, (double)x[i], h[i], ref_f16(x[i]));
+        fail();
+      }
+    for (size_t i = n; i <= N; i++) assert_int_equal(h[i], 0x5555);
   }
   free(x);
   free(h);
@@ -553,8 +532,7 @@ static double half_value(uint16_t h) {
    stored V row bit for bit: f32 as given, every f16 pattern (subnormal halves
    included) decoded exactly. s8 gives q * scale within 2 ulp: its weight 1
    times the row's scale is carried as the integer 127 times scale / 127. */
-static void single_position_returns_stored_v_exactly(void **state) {
-  (void)state;
+static void single_position_returns_stored_v_exactly(tk_isa isa) {
   enum { D = 1021, NH = 2 };
   tk_rng r = {23};
   float *k = xmalloc(D * sizeof(float)), *v = xmalloc(D * sizeof(float));
@@ -564,42 +542,39 @@ static void single_position_returns_stored_v_exactly(void **state) {
   fill(&r, k, D, -1.0f, 1.0f);
   fill(&r, q, NH * D, -1.0f, 1.0f);
   const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    for (size_t ti = 0; ti < 3; ti++) {
-      for (size_t e = 0; e < D; e++) {
-        /* Half patterns: all 1024 subnormals and zero, then normals up to 65504. */
-        uint16_t h = (uint16_t)(e < 1024 ? e : (e * 61) % 0x7c00);
-        v[e] = (float)half_value((uint16_t)(h | (e % 2 ? 0x8000 : 0)));
-        want[e] = v[e];
-      }
-      if (dts[ti] == TK_DTYPE_S8) {
-        float scale;
-        assert_int_equal(tk_quantize_s8(v, D, q8, &scale), TK_OK);
-        for (size_t e = 0; e < D; e++) want[e] = (float)q8[e] * scale;
-      }
-      shape sh = {dts[ti], 1, NH, D, 3, false};
-      tk_kv_cache *c = cache_new(&sh);
-      assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 1), TK_OK);
-      assert_int_equal(tk_attend_with(kt, c, q, 1, NH, out), TK_OK);
-      for (size_t h = 0; h < NH; h++)
-        for (size_t e = 0; e < D; e++)
-          if (dts[ti] == TK_DTYPE_S8 ? !(fabsf(out[h * D + e] - want[e]) <= 0x1p-22f * fabsf(want[e]))
-                                     : memcmp(&out[h * D + e], &want[e], sizeof(float)) != 0) {
-            print_error("tk_attend %s (%s) %s one position: element %zu got %a want %a\n",
-                        tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]), e,
-                        (double)out[h * D + e], (double)want[e]);
-            fail();
-          }
-      tk_kv_cache_destroy(c);
+  const tk_kernels *kt = tk_test_table(isa);
+  for (size_t ti = 0; ti < 3; ti++) {
+    for (size_t e = 0; e < D; e++) {
+      /* Half patterns: all 1024 subnormals and zero, then normals up to 65504. */
+      uint16_t h = (uint16_t)(e < 1024 ? e : (e * 61) % 0x7c00);
+      v[e] = (float)half_value((uint16_t)(h | (e % 2 ? 0x8000 : 0)));
+      want[e] = v[e];
     }
+    if (dts[ti] == TK_DTYPE_S8) {
+      float scale;
+      assert_int_equal(tk_quantize_s8(v, D, q8, &scale), TK_OK);
+      for (size_t e = 0; e < D; e++) want[e] = (float)q8[e] * scale;
+    }
+    shape sh = {dts[ti], 1, NH, D, 3, false};
+    tk_kv_cache *c = cache_new(&sh);
+    assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, 1), TK_OK);
+    assert_int_equal(tk_attend_with(kt, c, q, 1, NH, out), TK_OK);
+    for (size_t h = 0; h < NH; h++)
+      for (size_t e = 0; e < D; e++)
+        if (dts[ti] == TK_DTYPE_S8 ? !(fabsf(out[h * D + e] - want[e]) <= 0x1p-22f * fabsf(want[e]))
+                                   : memcmp(&out[h * D + e], &want[e], sizeof(float)) != 0) {
+          print_error("tk_attend %s (%s) %s one position: element %zu got %a want %a\n",
+                      tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]), e,
+                      (double)out[h * D + e], (double)want[e]);
+          fail();
+        }
+    tk_kv_cache_destroy(c);
   }
   free(k), free(v), free(q), free(out), free(want), free(q8);
 }
 
 /* s8 storage: each (position, kv head) row is tk_quantize_s8 of the input row. */
-static void s8_storage_is_per_row_symmetric_quantization(void **state) {
-  (void)state;
+static void s8_storage_is_per_row_symmetric_quantization(tk_isa isa) {
   enum { NKV = 3, D = 37, CAP = 4, N = 6 };
   tk_rng r = {18};
   float k[N * NKV * D], v[N * NKV * D];
@@ -607,38 +582,35 @@ static void s8_storage_is_per_row_symmetric_quantization(void **state) {
   fill(&r, v, N * NKV * D, -0.01f, 0.01f);
   for (size_t e = 0; e < D; e++) k[(5 * NKV + 1) * D + e] = 0.0f; /* an all-zero row */
   shape sh = {TK_DTYPE_S8, NKV, NKV, D, CAP, true};
-  TK_FOR_EACH_VARIANT(isa) {
-    tk_kv_cache *c = cache_new(&sh);
-    assert_int_equal(tk_kv_cache_append_with(tk_test_table(isa), c, k, v, N), TK_OK);
-    for (size_t t = N - CAP; t < N; t++)
-      for (size_t g = 0; g < NKV; g++) {
-        const size_t slot = t % CAP, row = g * c->slots + slot;
-        int8_t want[D], got[48];
-        float ws;
-        assert_true(c->stride <= 48);
-        assert_int_equal(tk_quantize_s8(k + (t * NKV + g) * D, D, want, &ws), TK_OK);
-        for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->k)[tk_att_elem(c, true, g, slot, e)];
-        if (memcmp(got, want, D) || c->k_scale[row] != ws) {
-          print_error("s8 storage %s (%s) position %zu kv head %zu differs from tk_quantize_s8\n",
-                      tk_isa_name(isa), tk_test_kind(isa), t, g);
-          fail();
-        }
-        for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
-        assert_int_equal(tk_quantize_s8(v + (t * NKV + g) * D, D, want, &ws), TK_OK);
-        for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->v)[tk_att_elem(c, false, g, slot, e)];
-        assert_memory_equal(got, want, D);
-        for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
-        assert_true(c->v_scale[row] == ws);
+  tk_kv_cache *c = cache_new(&sh);
+  assert_int_equal(tk_kv_cache_append_with(tk_test_table(isa), c, k, v, N), TK_OK);
+  for (size_t t = N - CAP; t < N; t++)
+    for (size_t g = 0; g < NKV; g++) {
+      const size_t slot = t % CAP, row = g * c->slots + slot;
+      int8_t want[D], got[48];
+      float ws;
+      assert_true(c->stride <= 48);
+      assert_int_equal(tk_quantize_s8(k + (t * NKV + g) * D, D, want, &ws), TK_OK);
+      for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->k)[tk_att_elem(c, true, g, slot, e)];
+      if (memcmp(got, want, D) || c->k_scale[row] != ws) {
+        print_error("s8 storage %s (%s) position %zu kv head %zu differs from tk_quantize_s8\n",
+                    tk_isa_name(isa), tk_test_kind(isa), t, g);
+        fail();
       }
-    tk_kv_cache_destroy(c);
-  }
+      for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
+      assert_int_equal(tk_quantize_s8(v + (t * NKV + g) * D, D, want, &ws), TK_OK);
+      for (size_t e = 0; e < c->stride; e++) got[e] = ((const int8_t *)c->v)[tk_att_elem(c, false, g, slot, e)];
+      assert_memory_equal(got, want, D);
+      for (size_t e = D; e < c->stride; e++) assert_int_equal(got[e], 0);
+      assert_true(c->v_scale[row] == ws);
+    }
+  tk_kv_cache_destroy(c);
 }
 
 /* Very large logits and values: never NaN or Inf, the result stays a convex
    combination of V (inside [min v, max v] per element); logits of ~1e4 still
    match the reference. */
-static void huge_logits_and_values_stay_finite(void **state) {
-  (void)state;
+static void huge_logits_and_values_stay_finite(tk_isa isa) {
   enum { NKV = 2, NH = 4, D = 24, CAP = 9, N = 13 };
   tk_rng r = {19};
   const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
@@ -648,60 +620,59 @@ static void huge_logits_and_values_stay_finite(void **state) {
                            {1e-30f, 1e30f, 3e38f}};
   float k[N * NKV * D], v[N * NKV * D], q[2 * NH * D], out[2 * NH * D];
   double ref[D], scale[D];
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    for (size_t ti = 0; ti < 3; ti++)
-      for (size_t mi = 0; mi < COUNT(mags); mi++) {
-        /* (hi - lo would overflow for +-3e38: scale a unit draw instead) */
-        fill(&r, k, N * NKV * D, -1.0f, 1.0f);
-        fill(&r, v, N * NKV * D, -1.0f, 1.0f);
-        fill(&r, q, 2 * NH * D, -1.0f, 1.0f);
-        for (size_t i = 0; i < N * NKV * D; i++) k[i] *= mags[mi][1], v[i] *= mags[mi][2];
-        for (size_t i = 0; i < 2 * NH * D; i++) q[i] *= mags[mi][0];
-        shape sh = {dts[ti], NKV, NH, D, CAP, true};
-        tk_kv_cache *c = cache_new(&sh);
-        assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, N), TK_OK);
-        assert_int_equal(tk_attend_with(kt, c, q, 2, NH, out), TK_OK);
-        err_acc acc = {0};
-        for (size_t t = 0; t < 2; t++)
-          for (size_t h = 0; h < NH; h++) {
-            const size_t row = t * NH + h, g = h / (NH / NKV);
-            for (size_t e = 0; e < D; e++) {
-              float lo = INFINITY, hi = -INFINITY;
-              for (size_t j = N - CAP; j <= N - 2 + t; j++) {
-                float x = v[(j * NKV + g) * D + e];
-                if (dts[ti] == TK_DTYPE_F16) x = fminf(fmaxf(x, -65504.0f), 65504.0f);
-                lo = fminf(lo, x), hi = fmaxf(hi, x);
-              }
-              /* Beyond the rounding of the stored values: f16 2^-11 relative, s8
-                 half a step of max|row| / 127. */
-              const float m = fmaxf(fabsf(lo), fabsf(hi));
-              const float slack = dts[ti] == TK_DTYPE_F32   ? 1e-5f * m
-                                  : dts[ti] == TK_DTYPE_F16 ? 1e-3f * m
-                                                            : 0.005f * mags[mi][2];
-              const float got = out[row * D + e];
-              if (!isfinite(got) || got < lo - slack || got > hi + slack) {
-                print_error("tk_attend %s (%s) %s |q|,|k|,|v| <= %g,%g,%g: out %g outside "
-                            "[%g, %g]\n",
-                            tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]),
-                            (double)mags[mi][0], (double)mags[mi][1], (double)mags[mi][2],
-                            (double)got, (double)lo, (double)hi);
-                fail();
-              }
+  const tk_kernels *kt = tk_test_table(isa);
+  for (size_t ti = 0; ti < 3; ti++)
+    for (size_t mi = 0; mi < COUNT(mags); mi++) {
+      /* (hi - lo would overflow for +-3e38: scale a unit draw instead) */
+      fill(&r, k, N * NKV * D, -1.0f, 1.0f);
+      fill(&r, v, N * NKV * D, -1.0f, 1.0f);
+      fill(&r, q, 2 * NH * D, -1.0f, 1.0f);
+      for (size_t i = 0; i < N * NKV * D; i++) k[i] *= mags[mi][1], v[i] *= mags[mi][2];
+      for (size_t i = 0; i < 2 * NH * D; i++) q[i] *= mags[mi][0];
+      shape sh = {dts[ti], NKV, NH, D, CAP, true};
+      tk_kv_cache *c = cache_new(&sh);
+      assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, N), TK_OK);
+      assert_int_equal(tk_attend_with(kt, c, q, 2, NH, out), TK_OK);
+      err_acc acc = {0};
+      for (size_t t = 0; t < 2; t++)
+        for (size_t h = 0; h < NH; h++) {
+          const size_t row = t * NH + h, g = h / (NH / NKV);
+          for (size_t e = 0; e < D; e++) {
+            float lo = INFINITY, hi = -INFINITY;
+            for (size_t j = N - CAP; j <= N - 2 + t; j++) {
+              float x = v[(j * NKV + g) * D + e];
+              if (dts[ti] == TK_DTYPE_F16) x = fminf(fmaxf(x, -65504.0f), 65504.0f);
+              lo = fminf(lo, x), hi = fmaxf(hi, x);
             }
-            if (mi == 0 && dts[ti] == TK_DTYPE_F32) {
-              ref_row(q + row * D, k, v, NKV, NH, D, h, N - CAP, N - 2 + t, ref, scale);
-              err_add(&acc, out + row * D, ref, scale, D);
+            /* Beyond the rounding of the stored values: f16 2^-11 relative, s8
+               half a step of max|row| / 127. */
+            const float m = fmaxf(fabsf(lo), fabsf(hi));
+            const float slack = dts[ti] == TK_DTYPE_F32   ? 1e-5f * m
+                                : dts[ti] == TK_DTYPE_F16 ? 1e-3f * m
+                                                          : 0.005f * mags[mi][2];
+            const float got = out[row * D + e];
+            if (!isfinite(got) || got < lo - slack || got > hi + slack) {
+              print_error("tk_attend %s (%s) %s |q|,|k|,|v| <= %g,%g,%g: out %g outside "
+                          "[%g, %g]\n",
+                          tk_isa_name(isa), tk_test_kind(isa), dtype_name(dts[ti]),
+                          (double)mags[mi][0], (double)mags[mi][1], (double)mags[mi][2],
+                          (double)got, (double)lo, (double)hi);
+              fail();
             }
           }
-        if (mi == 0 && dts[ti] == TK_DTYPE_F32 && !err_ok(&acc, TK_DTYPE_F32)) {
-          print_error("tk_attend %s (%s) logits ~1e4: max rel err %.3g\n", tk_isa_name(isa),
-                      tk_test_kind(isa), acc.max_rel);
-          fail();
+          if (mi == 0 && dts[ti] == TK_DTYPE_F32) {
+            ref_row(q + row * D, k, v, NKV, NH, D, h, N - CAP, N - 2 + t, ref, scale);
+            err_add(&acc, out + row * D, ref, scale, D);
+          }
         }
-        tk_kv_cache_destroy(c);
+      if (mi == 0 && dts[ti] == TK_DTYPE_F32 && !err_ok(&acc, TK_DTYPE_F32)) {
+        print_error("tk_attend %s (%s) f32 kv_heads=%d heads=%d head_dim=%d capacity=%d sliding "
+                    "logits ~1e4: max rel err %.3g\n",
+                    tk_isa_name(isa), tk_test_kind(isa), NKV, NH, D, CAP, acc.max_rel);
+        fail();
       }
-  }
+      tk_kv_cache_destroy(c);
+    }
 }
 
 /* out may be q: the same result as into a separate buffer. */
@@ -751,8 +722,8 @@ static void assert_unchanged(snapshot *s, const tk_kv_cache *c, const char *what
   const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
   const size_t bytes = c->cfg.n_kv_heads * c->slots * c->stride * es;
   const size_t nsc = c->cfg.n_kv_heads * c->slots * sizeof(float);
-  if (s->c.len != c->len || s->c.next != c->next || s->c.max_k != c->max_k ||
-      s->c.max_v != c->max_v || memcmp(s->k, c->k, bytes) || memcmp(s->v, c->v, bytes) ||
+  if (s->c.len != c->len || s->c.next != c->next || s->c.s8_ready != c->s8_ready ||
+      memcmp(s->k, c->k, bytes) || memcmp(s->v, c->v, bytes) ||
       (s->ks && (memcmp(s->ks, c->k_scale, nsc) || memcmp(s->vs, c->v_scale, nsc)))) {
     print_error("%s (%s storage) changed the cache\n", what, dtype_name(c->cfg.dtype));
     fail();
@@ -902,47 +873,42 @@ static void bad_attention_f32_writes_nothing(void **state) {
   assert_int_equal(tk_attention_f32(NULL, NULL, NULL, 0, 4, 2, 3, true, NULL), TK_OK);
 }
 
-/* The public functions, through dispatch, under every available ISA: decode
-   steps against tk_attention_f32 and the reference; bytes and len. */
-static void public_attention_under_every_available_isa(void **state) {
-  (void)state;
+/* The public functions, through dispatch, under each ISA this CPU runs:
+   decode steps against tk_attention_f32 and the reference; bytes and len. */
+static void public_attention(tk_isa isa) {
+  tk_test_use_isa(isa);
   enum { NKV = 2, NH = 8, D = 40, N = 20 };
   static float q[N * NH * D], k[N * NKV * D], v[N * NKV * D], step[N * NH * D], full[N * NH * D];
   tk_rng r = {22};
   fill(&r, q, N * NH * D, -2.0f, 2.0f);
   fill(&r, k, N * NKV * D, -1.0f, 1.0f);
   fill(&r, v, N * NKV * D, -1.0f, 1.0f);
-  tk_isa saved = tk_isa_active();
-  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
-    if (!tk_isa_available(isa)) continue;
-    assert_int_equal(tk_isa_select(isa), TK_OK);
-    tk_kv_config cfg = {NKV, D, N, TK_DTYPE_F32, false};
-    tk_kv_cache *c = NULL;
-    assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
-    assert_true(tk_kv_cache_bytes(c) >= 2 * NKV * N * D * sizeof(float));
-    for (size_t t = 0; t < N; t++) {
-      assert_int_equal(tk_kv_cache_append(c, k + t * NKV * D, v + t * NKV * D, 1), TK_OK);
-      assert_int_equal(tk_kv_cache_len(c), t + 1);
-      assert_int_equal(tk_attend(c, q + t * NH * D, 1, NH, step + t * NH * D), TK_OK);
-    }
-    assert_int_equal(tk_attention_f32(q, k, v, N, NH, NKV, D, true, full), TK_OK);
-    double ref[D], scale[D];
-    err_acc a = {0};
-    for (size_t t = 0; t < N; t++)
-      for (size_t h = 0; h < NH; h++) {
-        const size_t row = t * NH + h;
-        ref_row(q + row * D, k, v, NKV, NH, D, h, 0, t, ref, scale);
-        err_add(&a, step + row * D, ref, scale, D);
-        err_add(&a, full + row * D, ref, scale, D);
-      }
-    if (!err_ok(&a, TK_DTYPE_F32)) {
-      print_error("public tk_attend / tk_attention_f32 under %s: max rel err %.3g\n",
-                  tk_isa_name(isa), a.max_rel);
-      fail();
-    }
-    tk_kv_cache_destroy(c);
+  tk_kv_config cfg = {NKV, D, N, TK_DTYPE_F32, false};
+  tk_kv_cache *c = NULL;
+  assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
+  assert_true(tk_kv_cache_bytes(c) >= 2 * NKV * N * D * sizeof(float));
+  for (size_t t = 0; t < N; t++) {
+    assert_int_equal(tk_kv_cache_append(c, k + t * NKV * D, v + t * NKV * D, 1), TK_OK);
+    assert_int_equal(tk_kv_cache_len(c), t + 1);
+    assert_int_equal(tk_attend(c, q + t * NH * D, 1, NH, step + t * NH * D), TK_OK);
   }
-  assert_int_equal(tk_isa_select(saved), TK_OK);
+  assert_int_equal(tk_attention_f32(q, k, v, N, NH, NKV, D, true, full), TK_OK);
+  double ref[D], scale[D];
+  err_acc a = {0};
+  for (size_t t = 0; t < N; t++)
+    for (size_t h = 0; h < NH; h++) {
+      const size_t row = t * NH + h;
+      ref_row(q + row * D, k, v, NKV, NH, D, h, 0, t, ref, scale);
+      err_add(&a, step + row * D, ref, scale, D);
+      err_add(&a, full + row * D, ref, scale, D);
+    }
+  if (!err_ok(&a, TK_DTYPE_F32)) {
+    print_error("public tk_attend / tk_attention_f32 under %s, kv_heads=%d heads=%d head_dim=%d "
+                "len=%d: max rel err %.3g\n",
+                tk_isa_name(isa), NKV, NH, D, N, a.max_rel);
+    fail();
+  }
+  tk_kv_cache_destroy(c);
 }
 
 /* ---- guard pages: no kernel reads or writes outside its arrays ---- */
@@ -988,74 +954,69 @@ static void large_cache_attends_like_the_reference(void **state) {
   }
 }
 
-static void f32_to_f16_stays_inside_its_arrays(void **state) {
-  (void)state;
-  TK_FOR_EACH_VARIANT(isa) {
-    for (int side = 0; side < 2; side++)
-      for (size_t n = 0; n <= 35; n++) {
-        tk_guard gx, gh;
-        float *x = tk_guard_alloc(&gx, n * sizeof(float), (tk_guard_side)side);
-        uint16_t *h = tk_guard_alloc(&gh, n * sizeof(uint16_t), (tk_guard_side)side);
-        for (size_t i = 0; i < n; i++) x[i] = (float)i - 7.5f;
-        if (n) tk_test_table(isa)->f32_to_f16(x, n, h);
-        for (size_t i = 0; i < n; i++) assert_int_equal(h[i], ref_f16(x[i]));
-        tk_guard_free(&gx);
-        tk_guard_free(&gh);
-      }
-  }
+static void f32_to_f16_stays_inside_its_arrays(tk_isa isa) {
+  for (int side = 0; side < 2; side++)
+    for (size_t n = 0; n <= 35; n++) {
+      tk_guard gx, gh;
+      float *x = tk_guard_alloc(&gx, n * sizeof(float), (tk_guard_side)side);
+      uint16_t *h = tk_guard_alloc(&gh, n * sizeof(uint16_t), (tk_guard_side)side);
+      for (size_t i = 0; i < n; i++) x[i] = (float)i - 7.5f;
+      if (n) tk_test_table(isa)->f32_to_f16(x, n, h);
+      for (size_t i = 0; i < n; i++) assert_int_equal(h[i], ref_f16(x[i]));
+      tk_guard_free(&gx);
+      tk_guard_free(&gh);
+    }
 }
 
 /* The attention kernels on jobs whose every array (K, V, scales, q, out) ends
    at (or starts after) an inaccessible page: rings that wrap, blocks cut at
    the ring's end, head_dim filling the padded rows or not. */
-static void attend_kernels_stay_inside_their_arrays(void **state) {
-  (void)state;
+static void attend_kernels_stay_inside_their_arrays(tk_isa isa) {
   const size_t dims[] = {1, 8, 13, 64};
   const size_t caps[] = {1, 5, 70};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *kt = tk_test_table(isa);
-    void (*const fns[3])(const tk_att_job *) = {kt->attend_f32, kt->attend_f16, kt->attend_s8};
-    for (int side = 0; side < 2; side++)
-      for (size_t di = 0; di < COUNT(dims); di++)
-        for (size_t ci = 0; ci < COUNT(caps); ci++)
-          for (size_t dt = 0; dt < 3; dt++) {
-            const size_t d = dims[di], cap = caps[ci], stride = (d + 7) / 8 * 8, rows = 6;
-            const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
-            /* s8: whole tiles of 8 slots, scales 0 past the capacity. */
-            const size_t slots = dt == 2 ? (cap + 7) / 8 * 8 : cap;
-            tk_guard gk, gv, gks, gvs, gq, go, gq8, gqs, gqx;
-            char *k = tk_guard_alloc(&gk, slots * stride * es, (tk_guard_side)side);
-            char *v = tk_guard_alloc(&gv, slots * stride * es, (tk_guard_side)side);
-            float *ks = tk_guard_alloc(&gks, slots * sizeof(float), (tk_guard_side)side);
-            float *vs = tk_guard_alloc(&gvs, slots * sizeof(float), (tk_guard_side)side);
-            float *q = tk_guard_alloc(&gq, rows * stride * sizeof(float), (tk_guard_side)side);
-            float *o = tk_guard_alloc(&go, rows * stride * sizeof(float), (tk_guard_side)side);
-            int8_t *q8 = tk_guard_alloc(&gq8, rows * stride, (tk_guard_side)side);
-            float *qs = tk_guard_alloc(&gqs, rows * sizeof(float), (tk_guard_side)side);
-            void *qx = tk_guard_alloc(&gqx, rows * stride * sizeof(int16_t), (tk_guard_side)side);
-            memset(k, 0, slots * stride * es);
-            memset(v, 0, slots * stride * es);
-            for (size_t i = 0; i < slots; i++) ks[i] = vs[i] = i < cap ? 0.5f : 0.0f;
-            for (size_t i = 0; i < rows * stride; i++) q[i] = (i % stride) < d ? 0.25f : 0.0f;
-            for (size_t i = 0; i < rows * stride; i++) q8[i] = (i % stride) < d ? 127 : 0;
-            for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / 127.0f;
-            /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
-               (the whole ring held): the ring has wrapped twice. */
-            tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
-                              .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
-                              .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
-                              .rows_per_token = 3, .rows = rows, .q = q, .out = o,
-                              .q8 = dt == 2 ? q8 : NULL, .q_scale = dt == 2 ? qs : NULL,
-                              .qx = dt == 2 ? qx : NULL,
-                              .exp_mul = 1.4426950f, .exp_bias = 0.0f, .out_max = FLT_MAX};
-            if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
-            fns[dt](&job);
-            for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);
-            tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gks), tk_guard_free(&gvs);
-            tk_guard_free(&gq), tk_guard_free(&go), tk_guard_free(&gq8), tk_guard_free(&gqs);
-            tk_guard_free(&gqx);
-          }
-  }
+  const tk_kernels *kt = tk_test_table(isa);
+  void (*const fns[3])(const tk_att_job *) = {kt->attend_f32, kt->attend_f16, kt->attend_s8};
+  for (int side = 0; side < 2; side++)
+    for (size_t di = 0; di < COUNT(dims); di++)
+      for (size_t ci = 0; ci < COUNT(caps); ci++)
+        for (size_t dt = 0; dt < 3; dt++) {
+          const size_t d = dims[di], cap = caps[ci], stride = (d + TK_ATT_ALIGN - 1) / TK_ATT_ALIGN * TK_ATT_ALIGN, rows = 6;
+          const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
+          /* s8: whole tiles of 8 slots, scales 0 past the capacity. */
+          const size_t slots = dt == 2 ? (cap + 7) / 8 * 8 : cap;
+          tk_guard gk, gv, gks, gvs, gq, go, gq16, gqs, gw;
+          char *k = tk_guard_alloc(&gk, slots * stride * es, (tk_guard_side)side);
+          char *v = tk_guard_alloc(&gv, slots * stride * es, (tk_guard_side)side);
+          float *ks = tk_guard_alloc(&gks, slots * sizeof(float), (tk_guard_side)side);
+          float *vs = tk_guard_alloc(&gvs, slots * sizeof(float), (tk_guard_side)side);
+          float *q = tk_guard_alloc(&gq, rows * stride * sizeof(float), (tk_guard_side)side);
+          float *o = tk_guard_alloc(&go, rows * stride * sizeof(float), (tk_guard_side)side);
+          int16_t *q16 = tk_guard_alloc(&gq16, rows * stride * sizeof(int16_t), (tk_guard_side)side);
+          float *qs = tk_guard_alloc(&gqs, rows * sizeof(float), (tk_guard_side)side);
+          tk_att_scratch *w = tk_guard_alloc(&gw, sizeof(tk_att_scratch), (tk_guard_side)side);
+          memset(k, 0, slots * stride * es);
+          memset(v, 0, slots * stride * es);
+          for (size_t i = 0; i < slots; i++) ks[i] = vs[i] = i < cap ? 0.5f : 0.0f;
+          for (size_t i = 0; i < rows * stride; i++) q[i] = (i % stride) < d ? 0.25f : 0.0f;
+          for (size_t i = 0; i < rows * stride; i++) q16[i] = (i % stride) < d ? TK_ATT_Q16_MAX : 0;
+          for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / TK_ATT_Q16_MAX;
+          /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
+             (the whole ring held): the ring has wrapped twice. */
+          const float muls[6] = {1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f};
+          tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
+                            .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
+                            .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
+                            .rows_per_token = 3, .rows = rows, .q = q, .out = o,
+                            .q16 = dt == 2 ? q16 : NULL, .q_scale = dt == 2 ? qs : NULL,
+                            .scratch = w,
+                            .exp_mul = muls, .exp_bias = 0.0f, .out_max = FLT_MAX};
+          if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
+          fns[dt](&job);
+          for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);
+          tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gks), tk_guard_free(&gvs);
+          tk_guard_free(&gq), tk_guard_free(&go), tk_guard_free(&gq16), tk_guard_free(&gqs);
+          tk_guard_free(&gw);
+        }
 }
 
 /* The public functions with caller arrays against guard pages (the front
@@ -1085,29 +1046,29 @@ static void public_attention_stays_inside_caller_arrays(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(attend_f32_every_variant_head_dim_and_ratio),
-      cmocka_unit_test(attend_f16_s8_every_variant_and_head_dim),
-      cmocka_unit_test(s8_scores_exact_past_int32),
-      cmocka_unit_test(s8_weight_tails_keep_their_mass),
-      cmocka_unit_test(attend_many_heads_per_kv_head),
-      cmocka_unit_test(decode_steps_equal_full_causal_attention),
-      cmocka_unit_test(attention_f32_matches_reference),
-      cmocka_unit_test(appends_give_same_cache_on_every_variant),
-      cmocka_unit_test(f32_to_f16_rounds_to_nearest_even_and_saturates),
-      cmocka_unit_test(single_position_returns_stored_v_exactly),
-      cmocka_unit_test(s8_storage_is_per_row_symmetric_quantization),
-      cmocka_unit_test(huge_logits_and_values_stay_finite),
-      cmocka_unit_test(attend_in_place),
-      cmocka_unit_test(bad_create_arguments),
-      cmocka_unit_test(bad_append_changes_nothing),
-      cmocka_unit_test(bad_attend_writes_nothing),
-      cmocka_unit_test(bad_attention_f32_writes_nothing),
-      cmocka_unit_test(public_attention_under_every_available_isa),
-      cmocka_unit_test(large_cache_attends_like_the_reference),
-      cmocka_unit_test(f32_to_f16_stays_inside_its_arrays),
-      cmocka_unit_test(attend_kernels_stay_inside_their_arrays),
-      cmocka_unit_test(public_attention_stays_inside_caller_arrays),
+  const tk_test_case tests[] = {
+      TK_VARIANT_TEST(attend_f32_every_head_dim_and_ratio),
+      TK_VARIANT_TEST(attend_f16_s8_every_head_dim),
+      TK_VARIANT_TEST(s8_scores_exact_past_int32),
+      TK_VARIANT_TEST(s8_weight_tails_keep_their_mass),
+      TK_VARIANT_TEST(attend_many_heads_per_kv_head),
+      TK_VARIANT_TEST(decode_steps_equal_full_causal_attention),
+      TK_VARIANT_TEST(attention_f32_matches_reference),
+      TK_VARIANT_TEST(appends_in_any_chunks_give_the_scalar_cache),
+      TK_VARIANT_TEST(f32_to_f16_rounds_to_nearest_even_and_saturates),
+      TK_VARIANT_TEST(single_position_returns_stored_v_exactly),
+      TK_VARIANT_TEST(s8_storage_is_per_row_symmetric_quantization),
+      TK_VARIANT_TEST(huge_logits_and_values_stay_finite),
+      TK_TEST(attend_in_place),
+      TK_TEST(bad_create_arguments),
+      TK_TEST(bad_append_changes_nothing),
+      TK_TEST(bad_attend_writes_nothing),
+      TK_TEST(bad_attention_f32_writes_nothing),
+      TK_VARIANT_TEST(public_attention),
+      TK_TEST(large_cache_attends_like_the_reference),
+      TK_VARIANT_TEST(f32_to_f16_stays_inside_its_arrays),
+      TK_VARIANT_TEST(attend_kernels_stay_inside_their_arrays),
+      TK_TEST(public_attention_stays_inside_caller_arrays),
   };
-  return cmocka_run_group_tests_name("attention", tests, NULL, NULL);
+  return TK_RUN_TESTS("attention", tests);
 }

@@ -64,7 +64,8 @@ static const size_t Ns[] = {1, 3, 8, 17, 64, 1000};
 static const size_t Bs[] = {1, 2, 5, 64, 67};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static shape shapes[400];
+enum { MAX_SHAPES = 400 };
+static shape shapes[MAX_SHAPES];
 static size_t n_shapes;
 
 /* The small K against every (batch, N) pair; the large K against a few pairs
@@ -123,95 +124,227 @@ static void check_qlinear_output(const char *who, tk_isa isa, shape s, bool has_
     }
 }
 
-/* Inputs, layer and reference once per shape, then every variant on them. */
-static void qlinear_every_variant_matches_quantized_reference(void **state) {
-  (void)state;
+/* The inputs, layers and references of the shapes, built once by the first
+   variant's case and read by the others (kept until exit): every variant runs
+   on the same inputs, and the plain int64 reference and the inputs cost more
+   than the kernels they check, 8 times over under qemu. */
+typedef struct ql_case {
+  bool has_bias;
+  float *x, *bias;
+  tk_qlinear *l;
+  ref_q ref; /* sums and scales (wq, xq freed) */
+} ql_case;
+static ql_case ql_cases[MAX_SHAPES];
+static bool ql_cases_ready;
+
+static void prepare_ql_cases(void) {
+  if (ql_cases_ready) return;
   build_shapes();
   tk_rng r = {0x5eed};
   for (size_t si = 0; si < n_shapes; si++) {
     shape s = shapes[si];
-    bool has_bias = si % 2 == 0;
+    ql_case *c = &ql_cases[si];
+    c->has_bias = si % 2 == 0;
     float *w = malloc(s.out * s.in * sizeof(float));
-    float *x = malloc(s.batch * s.in * sizeof(float));
-    float *bias = malloc(s.out * sizeof(float));
-    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-    assert_true(w && x && bias && y);
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->bias = malloc(s.out * sizeof(float));
+    assert_true(w && c->x && c->bias);
     fill_case(&r, w, s.out, s.in);
-    fill_case(&r, x, s.batch, s.in);
-    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
-    tk_qlinear *l = NULL;
-    assert_int_equal(tk_qlinear_create(w, s.out, s.in, has_bias ? bias : NULL, &l), TK_OK);
-    ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
-    TK_FOR_EACH_VARIANT(isa) {
-      for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-      assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, s.batch, y), TK_OK);
-      assert_true(y[s.batch * s.out] == -77.0f); /* nothing past the output */
-      check_qlinear_output("qlinear_s8", isa, s, has_bias, bias, &ref, y);
-    }
-    ref_free(&ref);
-    tk_qlinear_destroy(l);
-    free(w);
-    free(x);
-    free(bias);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) c->bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, c->has_bias ? c->bias : NULL, &c->l), TK_OK);
+    c->ref = ref_qlinear(w, s.out, s.in, c->x, s.batch);
+    free(c->ref.wq), free(c->ref.xq), free(w);
+    c->ref.wq = c->ref.xq = NULL;
+  }
+  ql_cases_ready = true;
+}
+
+static void qlinear_matches_quantized_reference(tk_isa isa) {
+  prepare_ql_cases();
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    const ql_case *c = &ql_cases[si];
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
+    for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), c->l, c->x, s.batch, y), TK_OK);
+    assert_true(y[s.batch * s.out] == -77.0f); /* nothing past the output */
+    check_qlinear_output("qlinear_s8", isa, s, c->has_bias, c->bias, &c->ref, y);
     free(y);
   }
 }
 
 /* Integer weights and activations whose rows reach +-127 quantize with scale 1
    to themselves, so y is the int32 accumulator converted to float: compared
-   bit for bit, including the largest sums (127 * 127 * in) and in at its limit. */
-static void qlinear_int32_part_exact_at_extremes(void **state) {
-  (void)state;
+   bit for bit, including the largest sums (127 * 127 * in) and in at its limit.
+   VNNI multiplies x + 128 as u8: with x = 127 and w = -127 its lanes sum
+   255 * -127 * in, which wraps int32 at TK_QLINEAR_MAX_IN, and the correction
+   by -128 * wsum must make it exact again; batch 1 runs the GEMV's split-k
+   chains, batch 9 and 13 a whole microkernel step (MR 8 or 12) and a rest. */
+static void qlinear_int32_part_exact_at_extremes(tk_isa isa) {
   const size_t ins[] = {1, 5, 8, 33, 4095, TK_QLINEAR_MAX_IN};
+  const size_t batches[] = {1, 9, 13};
   tk_rng r = {42};
-  TK_FOR_EACH_VARIANT(isa) {
-    const tk_kernels *k = tk_test_table(isa);
-    for (size_t ii = 0; ii < COUNT(ins); ii++) {
-      size_t in = ins[ii];
-      size_t out = in > 5000 ? 9 : 17, batch = in > 5000 ? 2 : 7;
-      float *w = malloc(out * in * sizeof(float)), *x = malloc(batch * in * sizeof(float));
-      float *y = malloc(batch * out * sizeof(float));
-      assert_true(w && x && y);
-      for (size_t o = 0; o < out; o++)
-        for (size_t i = 0; i < in; i++) {
-          float v;
-          switch (o % 4) {
-            case 0: v = 127.0f; break;
-            case 1: v = -127.0f; break;
-            case 2: v = (i & 1) ? -127.0f : 127.0f; break;
-            default: v = (float)(int)(tk_rng_next(&r) % 255) - 127.0f; break;
-          }
-          w[o * in + i] = v;
+  const tk_kernels *k = tk_test_table(isa);
+  for (size_t ii = 0; ii < COUNT(ins) * COUNT(batches); ii++) {
+    size_t in = ins[ii / COUNT(batches)], batch = batches[ii % COUNT(batches)];
+    size_t out = 17;
+    float *w = malloc(out * in * sizeof(float)), *x = malloc(batch * in * sizeof(float));
+    float *y = malloc(batch * out * sizeof(float));
+    assert_true(w && x && y);
+    for (size_t o = 0; o < out; o++)
+      for (size_t i = 0; i < in; i++) {
+        float v;
+        switch (o % 4) {
+          case 0: v = 127.0f; break;
+          case 1: v = -127.0f; break;
+          case 2: v = (i & 1) ? -127.0f : 127.0f; break;
+          default: v = (float)(int)(tk_rng_next(&r) % 255) - 127.0f; break;
         }
-      for (size_t b = 0; b < batch; b++)
-        for (size_t i = 0; i < in; i++)
-          x[b * in + i] = b % 3 == 0 ? 127.0f : b % 3 == 1 ? -127.0f
-                                              : (float)(int)(tk_rng_next(&r) % 255) - 127.0f;
-      /* Every row must reach +-127 for scale 1. */
-      for (size_t o = 0; o < out; o++) w[o * in] = 127.0f;
-      for (size_t b = 0; b < batch; b++) x[b * in] = -127.0f;
+        w[o * in + i] = v;
+      }
+    for (size_t b = 0; b < batch; b++)
+      for (size_t i = 0; i < in; i++)
+        x[b * in + i] = b % 3 == 0 ? 127.0f : b % 3 == 1 ? -127.0f
+                                            : (float)(int)(tk_rng_next(&r) % 255) - 127.0f;
+    /* Every row must reach +-127 for scale 1. */
+    for (size_t o = 0; o < out; o++) w[o * in] = 127.0f;
+    for (size_t b = 0; b < batch; b++) x[b * in] = -127.0f;
+    tk_qlinear *l = NULL;
+    assert_int_equal(tk_qlinear_create(w, out, in, NULL, &l), TK_OK);
+    assert_int_equal(tk_qlinear_forward_with(k, l, x, batch, y), TK_OK);
+    for (size_t b = 0; b < batch; b++)
+      for (size_t o = 0; o < out; o++) {
+        int64_t acc = 0;
+        for (size_t i = 0; i < in; i++) acc += (int64_t)w[o * in + i] * (int64_t)x[b * in + i];
+        float want = (float)acc;
+        if (memcmp(&want, &y[b * out + o], sizeof want) != 0) {
+          print_error("qlinear_s8 %s (%s) batch=%zu out=%zu in=%zu: y[%zu][%zu] = %.1f, want "
+                      "%lld\n",
+                      tk_isa_name(isa), tk_test_kind(isa), batch, out, in, b, o,
+                      (double)y[b * out + o], (long long)acc);
+          fail();
+        }
+      }
+    tk_qlinear_destroy(l);
+    free(w);
+    free(x);
+    free(y);
+  }
+}
+
+/* Step and tile tails: out over whole and partial 8-row tiles and 16-row tile
+   pairs (1 .. 33), batch on both sides of every ISA's microkernel rows
+   (TK_QL_MR: 1, 2, 4, 6, 8, 12) and of their doubles, and with a large in
+   across the batch block (tk_ql_batch_block: 21 rows at in 3001, not a
+   multiple of any MR). Each variant gives the scalar variant's bits, and the
+   scalar ones match the reference. Built once, read by every variant. */
+static const size_t tail_outs[] = {1, 7, 8, 9, 15, 16, 17, 24, 33};
+static const size_t tail_batches[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25};
+static const shape tail_big[] = {{20, 17, 3001}, {21, 33, 3001}, {22, 17, 3001}, {43, 33, 3001}};
+enum { N_TAIL = COUNT(tail_outs) * COUNT(tail_batches) + COUNT(tail_big) };
+typedef struct tail_case {
+  shape s;
+  float *x, *y_scalar;
+  tk_qlinear *l;
+} tail_case;
+static tail_case tail_cases[N_TAIL];
+static bool tail_cases_ready;
+
+static void prepare_tail_cases(void) {
+  if (tail_cases_ready) return;
+  tk_rng r = {0x7a11};
+  for (size_t i = 0; i < N_TAIL; i++) {
+    tail_case *c = &tail_cases[i];
+    c->s = i < N_TAIL - COUNT(tail_big)
+               ? (shape){tail_batches[i % COUNT(tail_batches)], tail_outs[i / COUNT(tail_batches)], 37}
+               : tail_big[i - (N_TAIL - COUNT(tail_big))];
+    const shape s = c->s;
+    float *w = malloc(s.out * s.in * sizeof(float)), *bias = malloc(s.out * sizeof(float));
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->y_scalar = malloc(s.batch * s.out * sizeof(float));
+    assert_true(w && bias && c->x && c->y_scalar);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, bias, &c->l), TK_OK);
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(TK_ISA_SCALAR), c->l, c->x, s.batch,
+                                             c->y_scalar),
+                     TK_OK);
+    ref_q ref = ref_qlinear(w, s.out, s.in, c->x, s.batch);
+    check_qlinear_output("qlinear_s8", TK_ISA_SCALAR, s, true, bias, &ref, c->y_scalar);
+    ref_free(&ref);
+    free(w);
+    free(bias);
+  }
+  tail_cases_ready = true;
+}
+
+static void qlinear_tile_and_batch_tails_bit_identical_to_scalar(tk_isa isa) {
+  prepare_tail_cases();
+  for (size_t i = 0; i < N_TAIL; i++) {
+    const tail_case *c = &tail_cases[i];
+    const shape s = c->s;
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
+    y[s.batch * s.out] = -77.0f;
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), c->l, c->x, s.batch, y), TK_OK);
+    assert_true(y[s.batch * s.out] == -77.0f);
+    for (size_t j = 0; j < s.batch * s.out; j++)
+      if (memcmp(&y[j], &c->y_scalar[j], sizeof(float)) != 0) {
+        print_error("qlinear_s8 %s (%s) batch=%zu out=%zu in=%zu: y[%zu][%zu] = %a, scalar %a\n",
+                    tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, j / s.out,
+                    j % s.out, (double)y[j], (double)c->y_scalar[j]);
+        fail();
+      }
+    free(y);
+  }
+}
+
+/* A layer created under any ISA this CPU runs (its weights quantized by that
+   ISA's kernels) holds the same packed bytes, as tk_qlinear_export shows, and
+   runs under this variant with the scalar-created layer's bits. */
+static void qlinear_layer_created_under_each_isa_runs_here(tk_isa isa) {
+  enum { B = 9, N = 33, K = 75 };
+  tk_rng r = {0xc4ea7e};
+  float *w = malloc(N * K * sizeof(float)), x[B * K], bias[N], y0[B * N], y[B * N];
+  int8_t *wq0 = malloc(N * K), *wq = malloc(N * K);
+  float s0[N], b0[N], s1[N], b1[N];
+  assert_true(w && wq0 && wq);
+  fill_case(&r, w, N, K);
+  fill_case(&r, x, B, K);
+  for (size_t o = 0; o < N; o++) bias[o] = tk_rng_f32(&r, -1.0f, 1.0f);
+  const tk_kernels *k = tk_test_table(isa);
+  tk_qlinear *l0 = NULL;
+  tk_test_use_isa(TK_ISA_SCALAR);
+  assert_int_equal(tk_qlinear_create(w, N, K, bias, &l0), TK_OK);
+  assert_int_equal(tk_qlinear_export(l0, wq0, s0, b0), TK_OK);
+  for (size_t b = 1; b <= B; b += B - 1) {
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(TK_ISA_SCALAR), l0, x, b, y0), TK_OK);
+    for (tk_isa c = 0; c < TK_ISA_COUNT; c++) {
+      if (!tk_isa_available(c)) continue;
+      tk_test_use_isa(c);
       tk_qlinear *l = NULL;
-      assert_int_equal(tk_qlinear_create(w, out, in, NULL, &l), TK_OK);
-      assert_int_equal(tk_qlinear_forward_with(k, l, x, batch, y), TK_OK);
-      for (size_t b = 0; b < batch; b++)
-        for (size_t o = 0; o < out; o++) {
-          int64_t acc = 0;
-          for (size_t i = 0; i < in; i++) acc += (int64_t)w[o * in + i] * (int64_t)x[b * in + i];
-          float want = (float)acc;
-          if (memcmp(&want, &y[b * out + o], sizeof want) != 0) {
-            print_error("qlinear_s8 %s (%s) batch=%zu out=%zu in=%zu: y[%zu][%zu] = %.1f, want "
-                        "%lld\n",
-                        tk_isa_name(isa), tk_test_kind(isa), batch, out, in, b, o,
-                        (double)y[b * out + o], (long long)acc);
-            fail();
-          }
-        }
+      assert_int_equal(tk_qlinear_create(w, N, K, bias, &l), TK_OK);
+      assert_int_equal(tk_qlinear_export(l, wq, s1, b1), TK_OK);
+      assert_memory_equal(wq, wq0, N * K);
+      assert_memory_equal(s1, s0, sizeof s0);
+      assert_memory_equal(b1, b0, sizeof b0);
+      assert_int_equal(tk_qlinear_forward_with(k, l, x, b, y), TK_OK);
+      if (memcmp(y, y0, b * N * sizeof(float)) != 0) {
+        print_error("qlinear_s8 %s (%s) batch=%zu out=%d in=%d: the layer created under %s "
+                    "differs from the scalar-created layer under scalar\n",
+                    tk_isa_name(isa), tk_test_kind(isa), b, N, K, tk_isa_name(c));
+        fail();
+      }
       tk_qlinear_destroy(l);
-      free(w);
-      free(x);
-      free(y);
     }
   }
+  tk_qlinear_destroy(l0);
+  free(w);
+  free(wq0);
+  free(wq);
 }
 
 /* A compare, not fmax(): aarch64 GCC 12 crashes vectorizing an fmax reduction here. */
@@ -270,13 +403,13 @@ static void qlinear_accuracy_within_quantization_bound(void **state) {
   }
 }
 
-/* The public function gives the same bits under every available ISA, and a
-   layer created under one ISA runs under any other (the layout is shared). */
-static void qlinear_public_same_result_under_every_available_isa(void **state) {
-  (void)state;
+/* The public function gives the same bits under each ISA this CPU runs as
+   under scalar, and a layer created under scalar runs under any other (the
+   layout is shared). */
+static void qlinear_public_same_result_as_scalar(tk_isa isa) {
+  tk_test_use_isa(isa);
   tk_rng r = {3};
   const shape ss[] = {{1, 1000, 255}, {67, 17, 33}, {5, 64, 4095}};
-  tk_isa saved = tk_isa_active();
   for (size_t si = 0; si < COUNT(ss); si++) {
     shape s = ss[si];
     float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
@@ -286,22 +419,19 @@ static void qlinear_public_same_result_under_every_available_isa(void **state) {
     fill_case(&r, w, s.out, s.in);
     fill_case(&r, x, s.batch, s.in);
     for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -1.0f, 1.0f);
-    assert_int_equal(tk_isa_select(TK_ISA_SCALAR), TK_OK);
+    tk_test_use_isa(TK_ISA_SCALAR);
     tk_qlinear *l = NULL;
     assert_int_equal(tk_qlinear_create(w, s.out, s.in, bias, &l), TK_OK);
     assert_int_equal(tk_qlinear_forward(l, x, s.batch, y0), TK_OK);
     ref_q ref = ref_qlinear(w, s.out, s.in, x, s.batch);
     check_qlinear_output("tk_qlinear_forward", TK_ISA_SCALAR, s, true, bias, &ref, y0);
     ref_free(&ref);
-    for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
-      if (!tk_isa_available(isa)) continue;
-      assert_int_equal(tk_isa_select(isa), TK_OK);
-      assert_int_equal(tk_qlinear_forward(l, x, s.batch, y), TK_OK);
-      if (memcmp(y, y0, s.batch * s.out * sizeof(float)) != 0) {
-        print_error("tk_qlinear_forward under %s differs from scalar, batch=%zu out=%zu in=%zu\n",
-                    tk_isa_name(isa), s.batch, s.out, s.in);
-        fail();
-      }
+    tk_test_use_isa(isa);
+    assert_int_equal(tk_qlinear_forward(l, x, s.batch, y), TK_OK);
+    if (memcmp(y, y0, s.batch * s.out * sizeof(float)) != 0) {
+      print_error("tk_qlinear_forward under %s differs from scalar, batch=%zu out=%zu in=%zu\n",
+                  tk_isa_name(isa), s.batch, s.out, s.in);
+      fail();
     }
     tk_qlinear_destroy(l);
     free(w);
@@ -310,14 +440,12 @@ static void qlinear_public_same_result_under_every_available_isa(void **state) {
     free(y0);
     free(y);
   }
-  assert_int_equal(tk_isa_select(saved), TK_OK);
 }
 
 /* Finite inputs never give NaN: with huge weights and activations the product
    of the two scales overflows fp32; an output whose int32 sum is 0 must still be
    exactly its bias (found by fuzz_qlinear: 0 * inf). */
-static void qlinear_huge_scales_zero_sum_gives_bias(void **state) {
-  (void)state;
+static void qlinear_huge_scales_zero_sum_gives_bias(tk_isa isa) {
   enum { OUT = 9, IN = 6 };
   float w[OUT * IN], bias[OUT], x[IN] = {1e30f, -1e30f, 1e30f, -1e30f, 0.0f, 0.0f}, y[OUT];
   for (size_t o = 0; o < OUT; o++) {
@@ -326,14 +454,12 @@ static void qlinear_huge_scales_zero_sum_gives_bias(void **state) {
   }
   tk_qlinear *l;
   assert_int_equal(tk_qlinear_create(w, OUT, IN, bias, &l), TK_OK);
-  TK_FOR_EACH_VARIANT(isa) {
-    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, 1, y), TK_OK);
-    for (size_t o = 0; o < OUT; o++) {
-      if (y[o] != bias[o]) {
-        print_error("qlinear %s out=%zu: got %g want the bias %g\n", tk_isa_name(isa), o,
-                    (double)y[o], (double)bias[o]);
-        fail();
-      }
+  assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, x, 1, y), TK_OK);
+  for (size_t o = 0; o < OUT; o++) {
+    if (y[o] != bias[o]) {
+      print_error("qlinear_s8 %s (%s) batch=1 out=%d in=%d: y[%zu] = %g, want the bias %g\n",
+                  tk_isa_name(isa), tk_test_kind(isa), OUT, IN, o, (double)y[o], (double)bias[o]);
+      fail();
     }
   }
   tk_qlinear_destroy(l);
@@ -393,15 +519,6 @@ static void qlinear_bad_input_returns_status_and_writes_nothing(void **state) {
   assert_int_equal(tk_qlinear_forward(l, x, 2, NULL), TK_ERR_ARG);
   assert_int_equal(tk_qlinear_forward(l, x, SIZE_MAX / 2 + 1, y), TK_ERR_OVERFLOW);
   assert_int_equal(tk_qlinear_forward(l, x, SIZE_MAX, y), TK_ERR_OVERFLOW);
-  TK_FOR_EACH_VARIANT(isa) {
-    for (size_t bi = 0; bi < 3; bi++)
-      for (size_t pos = 0; pos < 4; pos++) {
-        float xb[4];
-        memcpy(xb, x, sizeof xb);
-        xb[pos] = bad[bi];
-        assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, xb, 2, y), TK_ERR_ARG);
-      }
-  }
   for (size_t i = 0; i < 7; i++) assert_true(y[i] == -5.0f);
   /* batch 0: nothing to do, NULL arrays accepted. */
   assert_int_equal(tk_qlinear_forward(l, NULL, 0, NULL), TK_OK);
@@ -422,111 +539,138 @@ static void qlinear_bad_input_returns_status_and_writes_nothing(void **state) {
   assert_int_equal(tk_linear_f32(w, 3, 2, bias, NULL, 0, NULL), TK_OK);
 }
 
+/* A non-finite activation anywhere: TK_ERR_ARG from every variant, y untouched. */
+static void qlinear_nonfinite_x_returns_status_and_writes_nothing(tk_isa isa) {
+  float w[6] = {1, 2, 3, 4, 5, 6}, bias[3] = {1, 1, 1}, x[4] = {1, -1, 2, -2};
+  const float bad[] = {NAN, INFINITY, -INFINITY};
+  tk_qlinear *l = NULL;
+  assert_int_equal(tk_qlinear_create(w, 3, 2, bias, &l), TK_OK);
+  float y[7];
+  for (size_t i = 0; i < 7; i++) y[i] = -5.0f;
+  for (size_t bi = 0; bi < 3; bi++)
+    for (size_t pos = 0; pos < 4; pos++) {
+      float xb[4];
+      memcpy(xb, x, sizeof xb);
+      xb[pos] = bad[bi];
+      assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), l, xb, 2, y), TK_ERR_ARG);
+    }
+  for (size_t i = 0; i < 7; i++) assert_true(y[i] == -5.0f);
+  tk_qlinear_destroy(l);
+}
+
 /* ---- linear_f32 ---- */
 
-/* Inputs and the double reference once per shape, then every variant on them. */
-static void linear_f32_every_variant_matches_reference(void **state) {
-  (void)state;
+/* The inputs and double references of the shapes, built once as for qlinear. */
+typedef struct lf_case {
+  bool has_bias;
+  float *w, *x, *bias;
+  double *want, *tol;
+} lf_case;
+static lf_case lf_cases[MAX_SHAPES];
+static bool lf_cases_ready;
+
+static void prepare_lf_cases(void) {
+  if (lf_cases_ready) return;
   build_shapes();
   tk_rng r = {0xf32};
   for (size_t si = 0; si < n_shapes; si++) {
     shape s = shapes[si];
-    bool has_bias = si % 2 == 1;
-    float *w = malloc(s.out * s.in * sizeof(float)), *x = malloc(s.batch * s.in * sizeof(float));
-    float *bias = malloc(s.out * sizeof(float));
-    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
-    double *want = malloc(s.batch * s.out * sizeof(double)), *tol = malloc(s.batch * s.out * sizeof(double));
-    assert_true(w && x && bias && y && want && tol);
-    fill_case(&r, w, s.out, s.in);
-    fill_case(&r, x, s.batch, s.in);
-    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    lf_case *c = &lf_cases[si];
+    c->has_bias = si % 2 == 1;
+    c->w = malloc(s.out * s.in * sizeof(float));
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->bias = malloc(s.out * sizeof(float));
+    c->want = malloc(s.batch * s.out * sizeof(double));
+    c->tol = malloc(s.batch * s.out * sizeof(double));
+    assert_true(c->w && c->x && c->bias && c->want && c->tol);
+    fill_case(&r, c->w, s.out, s.in);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) c->bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
     for (size_t b = 0; b < s.batch; b++)
       for (size_t o = 0; o < s.out; o++) {
-        double sum = has_bias ? bias[o] : 0.0, mag = fabs(sum);
+        double sum = c->has_bias ? c->bias[o] : 0.0, mag = fabs(sum);
         for (size_t i = 0; i < s.in; i++) {
-          double p = (double)w[o * s.in + i] * (double)x[b * s.in + i];
+          double p = (double)c->w[o * s.in + i] * (double)c->x[b * s.in + i];
           sum += p;
           mag += fabs(p);
         }
-        want[b * s.out + o] = sum;
-        tol[b * s.out + o] = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
+        c->want[b * s.out + o] = sum;
+        c->tol[b * s.out + o] = (double)(s.in + 2) * FLT_EPSILON * mag + FLT_MIN;
       }
-    TK_FOR_EACH_VARIANT(isa) {
-      for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
-      assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, s.out, s.in,
-                                          has_bias ? bias : NULL, x, s.batch, y),
-                       TK_OK);
-      assert_true(y[s.batch * s.out] == -77.0f);
-      for (size_t i = 0; i < s.batch * s.out; i++) {
-        if (!(fabs(y[i] - want[i]) <= tol[i])) {
-          print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
-                      "%.9g, want %.9g\n",
-                      tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, has_bias,
-                      i / s.out, i % s.out, (double)y[i], want[i]);
-          fail();
-        }
+  }
+  lf_cases_ready = true;
+}
+
+static void linear_f32_matches_reference(tk_isa isa) {
+  prepare_lf_cases();
+  for (size_t si = 0; si < n_shapes; si++) {
+    shape s = shapes[si];
+    const lf_case *c = &lf_cases[si];
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
+    for (size_t i = 0; i <= s.batch * s.out; i++) y[i] = -77.0f;
+    assert_int_equal(tk_linear_f32_with(tk_test_table(isa), c->w, s.out, s.in,
+                                        c->has_bias ? c->bias : NULL, c->x, s.batch, y),
+                     TK_OK);
+    assert_true(y[s.batch * s.out] == -77.0f);
+    for (size_t i = 0; i < s.batch * s.out; i++) {
+      if (!(fabs(y[i] - c->want[i]) <= c->tol[i])) {
+        print_error("linear_f32 %s (%s) batch=%zu out=%zu in=%zu bias=%d: y[%zu][%zu] = "
+                    "%.9g, want %.9g\n",
+                    tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, c->has_bias,
+                    i / s.out, i % s.out, (double)y[i], c->want[i]);
+        fail();
       }
     }
-    free(w);
-    free(x);
-    free(bias);
     free(y);
-    free(want);
-    free(tol);
   }
 }
 
 /* Inputs are not scanned: a NaN in one x row gives NaNs in that row only, as in BLAS. */
-static void linear_f32_nonfinite_propagates_like_blas(void **state) {
-  (void)state;
+static void linear_f32_nonfinite_propagates_like_blas(tk_isa isa) {
   enum { B = 5, N = 9, K = 37 };
   float w[N * K], x[B * K], y[B * N];
   tk_rng r = {11};
   for (size_t i = 0; i < N * K; i++) w[i] = tk_rng_f32(&r, -1.0f, 1.0f);
   for (size_t i = 0; i < B * K; i++) x[i] = tk_rng_f32(&r, -1.0f, 1.0f);
   x[3 * K + 20] = NAN;
-  TK_FOR_EACH_VARIANT(isa) {
-    assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, N, K, NULL, x, B, y), TK_OK);
-    for (size_t b = 0; b < B; b++)
-      for (size_t o = 0; o < N; o++) assert_true(isnan(y[b * N + o]) == (b == 3));
-  }
+  assert_int_equal(tk_linear_f32_with(tk_test_table(isa), w, N, K, NULL, x, B, y), TK_OK);
+  for (size_t b = 0; b < B; b++)
+    for (size_t o = 0; o < N; o++) assert_true(isnan(y[b * N + o]) == (b == 3));
 }
 
-static void linear_f32_public_under_every_available_isa(void **state) {
-  (void)state;
+static void linear_f32_public(tk_isa isa) {
+  tk_test_use_isa(isa);
   enum { B = 6, N = 19, K = 70 };
   float w[N * K], x[B * K], bias[N], y[B * N];
   tk_rng r = {12};
   for (size_t i = 0; i < N * K; i++) w[i] = tk_rng_f32(&r, -1.0f, 1.0f);
   for (size_t i = 0; i < B * K; i++) x[i] = tk_rng_f32(&r, -1.0f, 1.0f);
   for (size_t i = 0; i < N; i++) bias[i] = tk_rng_f32(&r, -1.0f, 1.0f);
-  tk_isa saved = tk_isa_active();
-  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
-    if (!tk_isa_available(isa)) continue;
-    assert_int_equal(tk_isa_select(isa), TK_OK);
-    assert_int_equal(tk_linear_f32(w, N, K, bias, x, B, y), TK_OK);
-    for (size_t b = 0; b < B; b++)
-      for (size_t o = 0; o < N; o++) {
-        double want = bias[o];
-        for (size_t i = 0; i < K; i++) want += (double)w[o * K + i] * x[b * K + i];
-        assert_true(fabs(y[b * N + o] - want) <= 1e-4);
-      }
-  }
-  assert_int_equal(tk_isa_select(saved), TK_OK);
+  assert_int_equal(tk_linear_f32(w, N, K, bias, x, B, y), TK_OK);
+  for (size_t b = 0; b < B; b++)
+    for (size_t o = 0; o < N; o++) {
+      double want = bias[o];
+      for (size_t i = 0; i < K; i++) want += (double)w[o * K + i] * x[b * K + i];
+      assert_true(fabs(y[b * N + o] - want) <= 1e-4);
+    }
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(qlinear_every_variant_matches_quantized_reference),
-      cmocka_unit_test(qlinear_int32_part_exact_at_extremes),
-      cmocka_unit_test(qlinear_accuracy_within_quantization_bound),
-      cmocka_unit_test(qlinear_public_same_result_under_every_available_isa),
-      cmocka_unit_test(qlinear_huge_scales_zero_sum_gives_bias),
-      cmocka_unit_test(qlinear_bytes_about_a_quarter_of_fp32),
-      cmocka_unit_test(qlinear_bad_input_returns_status_and_writes_nothing),
-      cmocka_unit_test(linear_f32_every_variant_matches_reference),
-      cmocka_unit_test(linear_f32_nonfinite_propagates_like_blas),
-      cmocka_unit_test(linear_f32_public_under_every_available_isa),
+  const tk_test_case tests[] = {
+      TK_VARIANT_TEST(qlinear_matches_quantized_reference),
+      TK_VARIANT_TEST(qlinear_int32_part_exact_at_extremes),
+      TK_VARIANT_TEST(qlinear_tile_and_batch_tails_bit_identical_to_scalar),
+      TK_VARIANT_TEST(qlinear_layer_created_under_each_isa_runs_here),
+      TK_TEST(qlinear_accuracy_within_quantization_bound),
+      TK_VARIANT_TEST(qlinear_public_same_result_as_scalar),
+      TK_VARIANT_TEST(qlinear_huge_scales_zero_sum_gives_bias),
+      TK_TEST(qlinear_bytes_about_a_quarter_of_fp32),
+      TK_TEST(qlinear_bad_input_returns_status_and_writes_nothing),
+      TK_VARIANT_TEST(qlinear_nonfinite_x_returns_status_and_writes_nothing),
+      TK_VARIANT_TEST(linear_f32_matches_reference),
+      TK_VARIANT_TEST(linear_f32_nonfinite_propagates_like_blas),
+      TK_VARIANT_TEST(linear_f32_public),
   };
-  return cmocka_run_group_tests_name("qlinear", tests, NULL, NULL);
+  return TK_RUN_TESTS("qlinear", tests);
 }

@@ -82,10 +82,10 @@ static bool close_enough(float got, double want, double abs_sum) {
 
 static const float GUARD = -12345.0f;
 
-/* y = A x and C = A B for every runnable variant (and n in batch_sizes up to
-   max_n) against a double reference over the given arrays; nothing written
-   outside the outputs. */
-static void check_products(const tk_csr *a, const csr_arrays *m, size_t max_n, const char *what) {
+/* y = A x and C = A B of one variant (n in batch_sizes up to max_n) against a
+   double reference over the given arrays; nothing written outside the outputs. */
+static void check_products(tk_isa isa, const tk_csr *a, const csr_arrays *m, size_t max_n,
+                           const char *what) {
   tk_rng rng = {0xabcdef ^ m->rows ^ (m->cols << 20)};
   size_t rows = m->rows, cols = m->cols;
   float *x = malloc(cols * sizeof(float));
@@ -112,16 +112,14 @@ static void check_products(const tk_csr *a, const csr_arrays *m, size_t max_n, c
     want[r] = s;
     abs_sum[r] = sa;
   }
-  TK_FOR_EACH_VARIANT(isa) {
-    for (size_t i = 0; i < rows + 2; i++) y[i] = GUARD;
-    tk_test_table(isa)->spmv(a, x, y + 1);
-    assert_true(y[0] == GUARD && y[rows + 1] == GUARD);
-    for (size_t r = 0; r < rows; r++) {
-      if (!close_enough(y[1 + r], want[r], abs_sum[r])) {
-        print_error("spmv %s (%s) %zux%zu %s: row %zu got %.9g want %.9g\n", tk_isa_name(isa),
-                    tk_test_kind(isa), rows, cols, what, r, (double)y[1 + r], want[r]);
-        fail();
-      }
+  for (size_t i = 0; i < rows + 2; i++) y[i] = GUARD;
+  tk_test_table(isa)->spmv(a, x, y + 1);
+  assert_true(y[0] == GUARD && y[rows + 1] == GUARD);
+  for (size_t r = 0; r < rows; r++) {
+    if (!close_enough(y[1 + r], want[r], abs_sum[r])) {
+      print_error("spmv %s (%s) %zux%zu %s: row %zu got %.9g want %.9g\n", tk_isa_name(isa),
+                  tk_test_kind(isa), rows, cols, what, r, (double)y[1 + r], want[r]);
+      fail();
     }
   }
 
@@ -139,17 +137,15 @@ static void check_products(const tk_csr *a, const csr_arrays *m, size_t max_n, c
         abs_sum[r * n + k] = sa;
       }
     }
-    TK_FOR_EACH_VARIANT(isa) {
-      for (size_t i = 0; i < rows * n + 2; i++) c[i] = GUARD;
-      tk_test_table(isa)->spmm(a, b, n, c + 1);
-      assert_true(c[0] == GUARD && c[rows * n + 1] == GUARD);
-      for (size_t i = 0; i < rows * n; i++) {
-        if (!close_enough(c[1 + i], want[i], abs_sum[i])) {
-          print_error("spmm %s (%s) %zux%zu n=%zu %s: C[%zu][%zu] got %.9g want %.9g\n",
-                      tk_isa_name(isa), tk_test_kind(isa), rows, cols, n, what, i / n, i % n,
-                      (double)c[1 + i], want[i]);
-          fail();
-        }
+    for (size_t i = 0; i < rows * n + 2; i++) c[i] = GUARD;
+    tk_test_table(isa)->spmm(a, b, n, c + 1);
+    assert_true(c[0] == GUARD && c[rows * n + 1] == GUARD);
+    for (size_t i = 0; i < rows * n; i++) {
+      if (!close_enough(c[1 + i], want[i], abs_sum[i])) {
+        print_error("spmm %s (%s) %zux%zu n=%zu %s: C[%zu][%zu] got %.9g want %.9g\n",
+                    tk_isa_name(isa), tk_test_kind(isa), rows, cols, n, what, i / n, i % n,
+                    (double)c[1 + i], want[i]);
+        fail();
       }
     }
   }
@@ -190,19 +186,17 @@ static size_t count_blocked(const tk_csr *a) {
   return n;
 }
 
-static void empty_matrix_null_arrays(void **state) {
-  (void)state;
+static void empty_matrix_null_arrays(tk_isa isa) {
   int32_t rp[6] = {0, 0, 0, 0, 0, 0};
   csr_arrays m = {5, 7, rp, NULL, NULL};
   tk_csr *a = create_or_fail(&m);
   assert_int_equal(tk_csr_nnz(a), 0);
-  check_products(a, &m, 65, "empty");
+  check_products(isa, a, &m, 65, "empty");
   check_to_dense(a, &m);
   tk_csr_destroy(a);
 }
 
-static void random_shapes_with_empty_rows_unsorted_and_repeated_columns(void **state) {
-  (void)state;
+static void random_shapes_with_empty_rows_unsorted_and_repeated_columns(tk_isa isa) {
   tk_rng rng = {42};
   const size_t shapes[][3] = {
       /* rows, cols, max entries per row */
@@ -214,7 +208,7 @@ static void random_shapes_with_empty_rows_unsorted_and_repeated_columns(void **s
     tk_csr *a = create_or_fail(&m);
     char what[48];
     snprintf(what, sizeof what, "random (%zu blocked groups)", count_blocked(a));
-    check_products(a, &m, 65, what);
+    check_products(isa, a, &m, 65, what);
     check_to_dense(a, &m);
     tk_csr_destroy(a);
     csr_arrays_free(&m);
@@ -225,8 +219,7 @@ static void random_shapes_with_empty_rows_unsorted_and_repeated_columns(void **s
    the group split (in a block a stored 0 must mean "absent", so repeats are
    never summed into one); odd and even union sizes. Blocked groups with
    unsorted columns: test_sparse_reliability.c. */
-static void blocked_groups_with_repeats_and_unsorted_columns(void **state) {
-  (void)state;
+static void blocked_groups_with_repeats_and_unsorted_columns(tk_isa isa) {
   for (int extra = 0; extra < 2; extra++) {
     int32_t rp[10], ci[96];
     float v[96];
@@ -247,15 +240,14 @@ static void blocked_groups_with_repeats_and_unsorted_columns(void **state) {
     tk_csr *a = create_or_fail(&m);
     assert_false(a->groups[0].blocked);
     assert_false(a->groups[2].blocked); /* the single last row stays split */
-    check_products(a, &m, 65, "blocked with repeats");
+    check_products(isa, a, &m, 65, "blocked with repeats");
     check_to_dense(a, &m);
     tk_csr_destroy(a);
   }
 }
 
 /* cols 65536 keeps 16-bit indices (max index 65535); 65537 switches to 32-bit. */
-static void index_width_switch_at_65536_columns(void **state) {
-  (void)state;
+static void index_width_switch_at_65536_columns(tk_isa isa) {
   const size_t widths[] = {65536, 65537};
   for (size_t wi = 0; wi < 2; wi++) {
     size_t cols = widths[wi];
@@ -266,7 +258,7 @@ static void index_width_switch_at_65536_columns(void **state) {
     m.col_idx[m.row_ptr[2]] = (int32_t)(cols - 1);
     tk_csr *a = create_or_fail(&m);
     assert_int_equal(a->wide, cols > 65536);
-    check_products(a, &m, 9, cols > 65536 ? "32-bit indices" : "16-bit indices");
+    check_products(isa, a, &m, 9, cols > 65536 ? "32-bit indices" : "16-bit indices");
     tk_csr_destroy(a);
     csr_arrays_free(&m);
 
@@ -281,7 +273,7 @@ static void index_width_switch_at_65536_columns(void **state) {
     assert_int_equal(count_blocked(d), 1);
     assert_int_equal(d->wide, cols > 65536);
     csr_arrays md = csr_from_dense_ref(w, rows, cols);
-    check_products(d, &md, 2, "pruned wide, blocked");
+    check_products(isa, d, &md, 2, "pruned wide, blocked");
     tk_csr_destroy(d);
     csr_arrays_free(&md);
     free(w);
@@ -315,8 +307,10 @@ static float *prune_ref(const float *w, size_t total, float sparsity, size_t *nn
   return out;
 }
 
-static void pruning_keeps_the_k_largest_with_ties_by_flat_index(void **state) {
-  (void)state;
+/* Every (shape, kind of values, sparsity) of the pruning test: without a
+   variant, checks what tk_csr_from_dense keeps against prune_ref; with one,
+   checks that variant's products on some of the pruned matrices. */
+static void pruning_cases(const tk_isa *variant) {
   tk_rng rng = {2024};
   const float sparsities[] = {0.0f, 0.5f, 0.9f, 0.98f, 1.0f, 0.37f, 0.75f};
   const size_t shapes[][2] = {{1, 50}, {50, 1}, {7, 9}, {20, 33}, {64, 64}};
@@ -340,21 +334,24 @@ static void pruning_keeps_the_k_largest_with_ties_by_flat_index(void **state) {
         float *want = prune_ref(w, total, sparsities[si], &want_nnz);
         tk_csr *a = NULL;
         assert_int_equal(tk_csr_from_dense(w, rows, cols, sparsities[si], &a), TK_OK);
-        assert_int_equal(tk_csr_nnz(a), want_nnz);
         float *got = malloc(total * sizeof(float));
         assert_non_null(got);
-        assert_int_equal(tk_csr_to_dense(a, got), TK_OK);
-        for (size_t i = 0; i < total; i++) {
-          if (memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(got[i] == 0.0f && want[i] == 0.0f)) {
-            print_error("from_dense %zux%zu sparsity %g kind %d: [%zu] got %g want %g\n", rows,
-                        cols, (double)sparsities[si], kind, i, (double)got[i], (double)want[i]);
-            fail();
+        if (!variant) {
+          assert_int_equal(tk_csr_nnz(a), want_nnz);
+          assert_int_equal(tk_csr_to_dense(a, got), TK_OK);
+          for (size_t i = 0; i < total; i++) {
+            if (memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(got[i] == 0.0f && want[i] == 0.0f)) {
+              print_error("from_dense %zux%zu sparsity %g kind %d: [%zu] got %g want %g\n", rows,
+                          cols, (double)sparsities[si], kind, i, (double)got[i], (double)want[i]);
+              fail();
+            }
           }
         }
         csr_arrays m = csr_from_dense_ref(want, rows, cols);
         char what[48];
         snprintf(what, sizeof what, "pruned %.2f kind %d", (double)sparsities[si], kind);
-        if (sh == 3 || sh == 4 || si < 2) check_products(a, &m, sh == 4 ? 9 : 65, what);
+        if (variant && (sh == 3 || sh == 4 || si < 2))
+          check_products(*variant, a, &m, sh == 4 ? 9 : 65, what);
         csr_arrays_free(&m);
         free(got);
         free(want);
@@ -364,6 +361,13 @@ static void pruning_keeps_the_k_largest_with_ties_by_flat_index(void **state) {
     free(w);
   }
 }
+
+static void pruning_keeps_the_k_largest_with_ties_by_flat_index(void **state) {
+  (void)state;
+  pruning_cases(NULL);
+}
+
+static void pruned_matrices_products_match_reference(tk_isa isa) { pruning_cases(&isa); }
 
 /* Round-half-up of (1 - sparsity) * total, and zeros never stored. */
 static void pruning_count_rounding_and_zeros(void **state) {
@@ -420,36 +424,30 @@ static void layout_choice(void **state) {
   free(w);
 }
 
-/* The public functions, through dispatch, under every available ISA. */
-static void public_products_under_every_available_isa(void **state) {
-  (void)state;
+/* The public functions, through dispatch, under each ISA this CPU runs. */
+static void public_products(tk_isa isa) {
+  tk_test_use_isa(isa);
   tk_rng rng = {77};
   csr_arrays m = csr_random(&rng, 11, 29, 12);
   tk_csr *a = create_or_fail(&m);
   float x[29], y[11], b[29 * 3], c[11 * 3];
   for (int i = 0; i < 29; i++) x[i] = tk_rng_f32(&rng, -1.0f, 1.0f);
   for (int i = 0; i < 29 * 3; i++) b[i] = tk_rng_f32(&rng, -1.0f, 1.0f);
-  tk_isa saved = tk_isa_active();
-  for (tk_isa isa = TK_ISA_SCALAR; isa < TK_ISA_COUNT; isa = (tk_isa)(isa + 1)) {
-    if (!tk_isa_available(isa)) continue;
-    assert_int_equal(tk_isa_select(isa), TK_OK);
-    assert_int_equal(tk_spmv(a, x, y), TK_OK);
-    assert_int_equal(tk_spmm(a, b, 3, c), TK_OK);
-    for (size_t r = 0; r < 11; r++) {
-      double s = 0, sa = 0, s1 = 0, sa1 = 0;
-      for (int32_t j = m.row_ptr[r]; j < m.row_ptr[r + 1]; j++) {
-        s += (double)m.val[j] * x[m.col_idx[j]];
-        sa += fabs((double)m.val[j] * x[m.col_idx[j]]);
-        s1 += (double)m.val[j] * b[m.col_idx[j] * 3 + 1];
-        sa1 += fabs((double)m.val[j] * b[m.col_idx[j] * 3 + 1]);
-      }
-      if (!close_enough(y[r], s, sa) || !close_enough(c[r * 3 + 1], s1, sa1)) {
-        print_error("tk_spmv/tk_spmm under %s: row %zu\n", tk_isa_name(isa), r);
-        fail();
-      }
+  assert_int_equal(tk_spmv(a, x, y), TK_OK);
+  assert_int_equal(tk_spmm(a, b, 3, c), TK_OK);
+  for (size_t r = 0; r < 11; r++) {
+    double s = 0, sa = 0, s1 = 0, sa1 = 0;
+    for (int32_t j = m.row_ptr[r]; j < m.row_ptr[r + 1]; j++) {
+      s += (double)m.val[j] * x[m.col_idx[j]];
+      sa += fabs((double)m.val[j] * x[m.col_idx[j]]);
+      s1 += (double)m.val[j] * b[m.col_idx[j] * 3 + 1];
+      sa1 += fabs((double)m.val[j] * b[m.col_idx[j] * 3 + 1]);
+    }
+    if (!close_enough(y[r], s, sa) || !close_enough(c[r * 3 + 1], s1, sa1)) {
+      print_error("tk_spmv/tk_spmm under %s, 11x29 n=3: row %zu\n", tk_isa_name(isa), r);
+      fail();
     }
   }
-  assert_int_equal(tk_isa_select(saved), TK_OK);
   tk_csr_destroy(a);
   csr_arrays_free(&m);
 }
@@ -553,8 +551,7 @@ static void products_bad_input_write_nothing(void **state) {
    matrix's index and value arrays, x, y, B and C each end at (or start right
    after) a PROT_NONE page, for split rows of 0..40 entries and blocked groups
    of 0..20 columns, and batch sizes around every tail. */
-static void kernels_stay_inside_their_arrays(void **state) {
-  (void)state;
+static void kernels_stay_inside_their_arrays(tk_isa isa) {
   static const tk_guard_side sides[2] = {TK_GUARD_END, TK_GUARD_START};
   static const size_t ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 33, 64, 65};
   enum { COLS = 50, MAXN = 65 };
@@ -594,37 +591,35 @@ static void kernels_stay_inside_their_arrays(void **state) {
         float *x = tk_guard_alloc(&gx, COLS * sizeof(float), sides[s]);
         float *y = tk_guard_alloc(&gy, rows * sizeof(float), sides[s]);
         for (size_t i = 0; i < COLS; i++) x[i] = (float)i;
-        TK_FOR_EACH_VARIANT(isa) {
-          const tk_kernels *k = tk_test_table(isa);
-          k->spmv(&copy, x, y);
+        const tk_kernels *k = tk_test_table(isa);
+        k->spmv(&copy, x, y);
+        for (size_t r = 0; r < rows; r++) {
+          double want = 0, sa = 0;
+          for (size_t e = 0; e < len; e++) {
+            want += (double)v[r * len + e] * x[ci[r * len + e]];
+            sa += fabs((double)v[r * len + e] * x[ci[r * len + e]]);
+          }
+          assert_true(close_enough(y[r], want, sa));
+        }
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+          size_t n = ns[ni];
+          float *b = tk_guard_alloc(&gb, COLS * n * sizeof(float), sides[s]);
+          float *c = tk_guard_alloc(&gc, rows * n * sizeof(float), sides[s]);
+          for (size_t i = 0; i < COLS * n; i++) b[i] = (float)(i % 13) - 6.0f;
+          k->spmm(&copy, b, n, c);
           for (size_t r = 0; r < rows; r++) {
             double want = 0, sa = 0;
             for (size_t e = 0; e < len; e++) {
-              want += (double)v[r * len + e] * x[ci[r * len + e]];
-              sa += fabs((double)v[r * len + e] * x[ci[r * len + e]]);
+              want += (double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1];
+              sa += fabs((double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1]);
             }
-            assert_true(close_enough(y[r], want, sa));
-          }
-          for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-            size_t n = ns[ni];
-            float *b = tk_guard_alloc(&gb, COLS * n * sizeof(float), sides[s]);
-            float *c = tk_guard_alloc(&gc, rows * n * sizeof(float), sides[s]);
-            for (size_t i = 0; i < COLS * n; i++) b[i] = (float)(i % 13) - 6.0f;
-            k->spmm(&copy, b, n, c);
-            for (size_t r = 0; r < rows; r++) {
-              double want = 0, sa = 0;
-              for (size_t e = 0; e < len; e++) {
-                want += (double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1];
-                sa += fabs((double)v[r * len + e] * b[(size_t)ci[r * len + e] * n + n - 1]);
-              }
-              if (!close_enough(c[r * n + n - 1], want, sa)) {
-                print_error("spmm %s guarded len=%zu blocked=%d n=%zu\n", tk_isa_name(isa), len,
-                            blocked, n);
-                fail();
-              }
+            if (!close_enough(c[r * n + n - 1], want, sa)) {
+              print_error("spmm %s (%s) guarded rows=%zu cols=%d len=%zu blocked=%d n=%zu\n",
+                          tk_isa_name(isa), tk_test_kind(isa), rows, COLS, len, blocked, n);
+              fail();
             }
-            tk_guard_free(&gb), tk_guard_free(&gc);
           }
+          tk_guard_free(&gb), tk_guard_free(&gc);
         }
         tk_guard_free(&gi), tk_guard_free(&gv), tk_guard_free(&gx), tk_guard_free(&gy);
       }
@@ -634,19 +629,20 @@ static void kernels_stay_inside_their_arrays(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(empty_matrix_null_arrays),
-      cmocka_unit_test(random_shapes_with_empty_rows_unsorted_and_repeated_columns),
-      cmocka_unit_test(blocked_groups_with_repeats_and_unsorted_columns),
-      cmocka_unit_test(index_width_switch_at_65536_columns),
-      cmocka_unit_test(pruning_keeps_the_k_largest_with_ties_by_flat_index),
-      cmocka_unit_test(pruning_count_rounding_and_zeros),
-      cmocka_unit_test(layout_choice),
-      cmocka_unit_test(public_products_under_every_available_isa),
-      cmocka_unit_test(malformed_csr_rejected),
-      cmocka_unit_test(pruning_bad_input),
-      cmocka_unit_test(products_bad_input_write_nothing),
-      cmocka_unit_test(kernels_stay_inside_their_arrays),
+  const tk_test_case tests[] = {
+      TK_VARIANT_TEST(empty_matrix_null_arrays),
+      TK_VARIANT_TEST(random_shapes_with_empty_rows_unsorted_and_repeated_columns),
+      TK_VARIANT_TEST(blocked_groups_with_repeats_and_unsorted_columns),
+      TK_VARIANT_TEST(index_width_switch_at_65536_columns),
+      TK_TEST(pruning_keeps_the_k_largest_with_ties_by_flat_index),
+      TK_VARIANT_TEST(pruned_matrices_products_match_reference),
+      TK_TEST(pruning_count_rounding_and_zeros),
+      TK_TEST(layout_choice),
+      TK_VARIANT_TEST(public_products),
+      TK_TEST(malformed_csr_rejected),
+      TK_TEST(pruning_bad_input),
+      TK_TEST(products_bad_input_write_nothing),
+      TK_VARIANT_TEST(kernels_stay_inside_their_arrays),
   };
-  return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
+  return TK_RUN_TESTS("sparse", tests);
 }

@@ -56,12 +56,12 @@ static bool matches(float got, double sum, double abs_sum) {
 }
 
 /* C = A B (SpMV when n == 0, x = b) of every variant against the per-row rule. */
-static void check_rows_own_entries(const tk_csr *a, const csr_arrays *m, const float *b, size_t n,
+static void check_rows_own_entries(tk_isa isa, const tk_csr *a, const csr_arrays *m, const float *b, size_t n,
                                    const char *what) {
   size_t nn = n ? n : 1;
   float *c = malloc(m->rows * nn * sizeof(float));
   assert_non_null(c);
-  TK_FOR_EACH_VARIANT(isa) {
+  {
     const tk_kernels *k = tk_test_table(isa);
     if (n)
       k->spmm(a, b, n, c);
@@ -92,8 +92,7 @@ static void check_rows_own_entries(const tk_csr *a, const csr_arrays *m, const f
    Inf gives y = [inf inf 7 inf] (as scipy, and as the same row in a split
    group), and -Inf / NaN there likewise reach rows 0, 1, 3 only. SpMM: the
    same with B's row 5 holding Inf, -Inf and NaN in turn along the batch. */
-static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
-  (void)state;
+static void nonfinite_input_reaches_only_rows_with_that_column(tk_isa isa) {
   float w[4 * 8];
   for (size_t i = 0; i < 4 * 8; i++) w[i] = 1.0f;
   w[2 * 8 + 5] = 0.0f;
@@ -106,7 +105,7 @@ static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
   for (int k = 0; k < 3; k++) {
     float x[8] = {1, 1, 1, 1, 1, 1, 1, 1}, y[4];
     x[5] = bad[k];
-    TK_FOR_EACH_VARIANT(isa) {
+    {
       tk_test_table(isa)->spmv(a, x, y);
       for (int r = 0; r < 4; r++) {
         bool ok = r == 2 ? y[r] == 7.0f : (isnan(bad[k]) ? isnan(y[r]) : y[r] == bad[k]);
@@ -117,7 +116,7 @@ static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
         }
       }
     }
-    check_rows_own_entries(a, &m, x, 0, "issue 13.4");
+    check_rows_own_entries(isa, a, &m, x, 0, "issue 13.4");
   }
   /* The public function too, under the active ISA. */
   float x[8] = {1, 1, 1, 1, 1, INFINITY, 1, 1}, y[4];
@@ -131,7 +130,7 @@ static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
     assert_non_null(c);
     for (size_t i = 0; i < 8 * n; i++) b[i] = 1.0f;
     for (size_t i = 0; i < n; i++) b[5 * n + i] = bad[i % 3];
-    TK_FOR_EACH_VARIANT(isa) {
+    {
       tk_test_table(isa)->spmm(a, b, n, c);
       for (size_t i = 0; i < n; i++) {
         if (c[2 * n + i] != 7.0f) {
@@ -141,7 +140,7 @@ static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
         }
       }
     }
-    check_rows_own_entries(a, &m, b, n, "issue 13.4");
+    check_rows_own_entries(isa, a, &m, b, n, "issue 13.4");
     assert_int_equal(tk_spmm(a, b, n, c), TK_OK);
     for (size_t i = 0; i < n; i++) assert_true(c[2 * n + i] == 7.0f);
     free(b);
@@ -155,8 +154,7 @@ static void nonfinite_input_reaches_only_rows_with_that_column(void **state) {
    32-bit indices, with Inf, -Inf and NaN at random places of x and B: every
    output follows its row's own entries, for every variant, batch sizes
    around every vector tail. */
-static void nonfinite_at_random_places_blocked_groups(void **state) {
-  (void)state;
+static void nonfinite_at_random_places_blocked_groups(tk_isa isa) {
   tk_rng rng = {1313};
   const size_t shapes[][2] = {{4, 8}, {8, 13}, {13, 40}, {4, 65537}};
   const float bad[3] = {INFINITY, -INFINITY, NAN};
@@ -185,8 +183,8 @@ static void nonfinite_at_random_places_blocked_groups(void **state) {
           while (w[c0] != 0.0f) c0++;
           b[c0 * n] = bad[pass];
         }
-        check_rows_own_entries(a, &m, b, n, "random blocked");
-        if (n == 1) check_rows_own_entries(a, &m, b, 0, "random blocked");
+        check_rows_own_entries(isa, a, &m, b, n, "random blocked");
+        if (n == 1) check_rows_own_entries(isa, a, &m, b, 0, "random blocked");
       }
     }
     free(b);
@@ -200,8 +198,7 @@ static void nonfinite_at_random_places_blocked_groups(void **state) {
    = NaN, and (2, -1) at an Inf column is Inf - Inf = NaN (not Inf, as their
    sum would give). Groups holding them stay split, so no block ever hides
    one. */
-static void explicit_zeros_and_repeats_are_entries(void **state) {
-  (void)state;
+static void explicit_zeros_and_repeats_are_entries(tk_isa isa) {
   /* 4 rows over columns 0-3; row 1 has an explicit 0 in column 2, row 3
      has column 2 twice (2 and -1). */
   int32_t rp[5] = {0, 4, 8, 12, 17};
@@ -212,7 +209,7 @@ static void explicit_zeros_and_repeats_are_entries(void **state) {
   assert_int_equal(tk_csr_create(4, 4, rp, ci, v, &a), TK_OK);
   assert_int_equal(count_blocked(a), 0);
   float x[4] = {1, 1, INFINITY, 1};
-  check_rows_own_entries(a, &m, x, 0, "explicit zero and repeat");
+  check_rows_own_entries(isa, a, &m, x, 0, "explicit zero and repeat");
   float y[4];
   assert_int_equal(tk_spmv(a, x, y), TK_OK);
   assert_true(isinf(y[0]) && isnan(y[1]) && isinf(y[2]) && isnan(y[3]));
@@ -227,8 +224,7 @@ static void explicit_zeros_and_repeats_are_entries(void **state) {
 
 /* Blocked groups from rows whose columns come unsorted (no repeats): the
    columns are merged in order, products and to_dense as given. */
-static void blocked_groups_from_unsorted_columns(void **state) {
-  (void)state;
+static void blocked_groups_from_unsorted_columns(tk_isa isa) {
   int32_t rp[5] = {0, 5, 10, 14, 19};
   int32_t ci[19] = {4, 0, 3, 1, 2, 2, 4, 1, 0, 3, 3, 0, 4, 1, 1, 2, 4, 3, 0};
   float v[19];
@@ -245,8 +241,8 @@ static void blocked_groups_from_unsorted_columns(void **state) {
   float b[5 * 9];
   tk_rng rng = {8};
   for (int i = 0; i < 5 * 9; i++) b[i] = tk_rng_f32(&rng, -1.0f, 1.0f);
-  check_rows_own_entries(a, &m, b, 0, "unsorted blocked");
-  check_rows_own_entries(a, &m, b, 9, "unsorted blocked");
+  check_rows_own_entries(isa, a, &m, b, 0, "unsorted blocked");
+  check_rows_own_entries(isa, a, &m, b, 9, "unsorted blocked");
   tk_csr_destroy(a);
 }
 
@@ -266,8 +262,7 @@ static void *at_offset(void **buf, const void *src, size_t bytes, size_t off) {
    the public functions and every variant's kernels. Run under UBSan
    (-fsanitize=alignment, scripts/check asan-ubsan) a misaligned dereference
    fails the test. Matrix: a blocked group, split rows, an empty row. */
-static void every_array_argument_at_any_byte_offset(void **state) {
-  (void)state;
+static void every_array_argument_at_any_byte_offset(tk_isa isa) {
   enum { R = 9, C = 21, N = 19 };
   float w[R * C];
   tk_rng rng = {99};
@@ -286,9 +281,11 @@ static void every_array_argument_at_any_byte_offset(void **state) {
   assert_int_equal(tk_csr_create(R, C, m.row_ptr, m.col_idx, m.val, &a), TK_OK);
   assert_int_equal(count_blocked(a), 1);
   float y_ref[TK_ISA_COUNT][R], c_ref[TK_ISA_COUNT][R * N];
-  TK_FOR_EACH_VARIANT(isa) {
-    tk_test_table(isa)->spmv(a, x, y_ref[isa]);
-    tk_test_table(isa)->spmm(a, b, N, c_ref[isa]);
+  /* References of this case's variant and of the active one (the public calls). */
+  const tk_isa refs[2] = {isa, tk_isa_active()};
+  for (int i = 0; i < 2; i++) {
+    tk_test_table(refs[i])->spmv(a, x, y_ref[refs[i]]);
+    tk_test_table(refs[i])->spmm(a, b, N, c_ref[refs[i]]);
   }
   float dense_ref[R * C];
   assert_int_equal(tk_csr_to_dense(a, dense_ref), TK_OK);
@@ -328,7 +325,7 @@ static void every_array_argument_at_any_byte_offset(void **state) {
     assert_memory_equal(cs, c_ref[tk_isa_active()], sizeof c_ref[0]);
     tk_csr_destroy(a2);
 
-    TK_FOR_EACH_VARIANT(isa) {
+    {
       const tk_kernels *k = tk_test_table(isa);
       k->spmv(a, xs, ys);
       k->spmm(a, bs, N, cs);
@@ -345,12 +342,12 @@ static void every_array_argument_at_any_byte_offset(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(nonfinite_input_reaches_only_rows_with_that_column),
-      cmocka_unit_test(nonfinite_at_random_places_blocked_groups),
-      cmocka_unit_test(explicit_zeros_and_repeats_are_entries),
-      cmocka_unit_test(blocked_groups_from_unsorted_columns),
-      cmocka_unit_test(every_array_argument_at_any_byte_offset),
+  const tk_test_case tests[] = {
+      TK_VARIANT_TEST(nonfinite_input_reaches_only_rows_with_that_column),
+      TK_VARIANT_TEST(nonfinite_at_random_places_blocked_groups),
+      TK_VARIANT_TEST(explicit_zeros_and_repeats_are_entries),
+      TK_VARIANT_TEST(blocked_groups_from_unsorted_columns),
+      TK_VARIANT_TEST(every_array_argument_at_any_byte_offset),
   };
-  return cmocka_run_group_tests_name("sparse_reliability", tests, NULL, NULL);
+  return TK_RUN_TESTS("sparse_reliability", tests);
 }

@@ -1,4 +1,4 @@
-/* Test support: the table of every ISA, which can run here, stderr capture. */
+/* Test support: one cmocka case per (test, variant), the table of every ISA, the public-API ISA switch, stderr capture. */
 #include <unistd.h>
 
 #include "tk_test.h"
@@ -18,9 +18,96 @@ const tk_kernels *tk_test_table(tk_isa isa) {
   return tables[isa];
 }
 
-bool tk_test_runnable(tk_isa isa) { return tk_test_table(isa) != NULL; }
-
 const char *tk_test_kind(tk_isa isa) { return tk_isa_available(isa) ? "native" : "emulated"; }
+
+/* ---- one case per (test, variant) ---- */
+
+/* The cmocka state of a variant case: which test, which ISA. */
+typedef struct variant_case {
+  tk_variant_test_fn fn;
+  tk_isa isa;
+} variant_case;
+
+static void run_variant(void **state) {
+  const variant_case *c = *state;
+  if (!tk_test_table(c->isa)) {
+    print_message("  skipped: this test binary has no table of %s\n", tk_isa_name(c->isa));
+    skip();
+  }
+  c->fn(c->isa);
+}
+
+/* What tk_test_use_isa switched from, put back by every case's teardown. */
+static bool restore_pending;
+static tk_isa restore_to;
+
+void tk_test_use_isa(tk_isa isa) {
+  if (!tk_isa_available(isa)) {
+    print_message("  skipped: the public API cannot select %s here (%s); its %s kernels are "
+                  "tested through tk_test_table\n",
+                  tk_isa_name(isa),
+                  tk_isa_built(isa) ? "built, but this CPU cannot run it" : "not built for this target",
+                  tk_test_kind(isa));
+    skip();
+  }
+  if (!restore_pending) {
+    restore_to = tk_isa_active();
+    restore_pending = true;
+  }
+  assert_int_equal(tk_isa_select(isa), TK_OK);
+  assert_int_equal(tk_isa_active(), isa);
+}
+
+static int restore_isa(void **state) {
+  (void)state;
+  if (!restore_pending) return 0;
+  restore_pending = false;
+  return tk_isa_select(restore_to) == TK_OK ? 0 : -1;
+}
+
+/* The ISAs in the order of their rows in TK_ISA_LIST. */
+#define TK_TEST_ISA_ROW(ID, ...) TK_ISA_##ID,
+static const tk_isa list_order[] = {TK_ISA_LIST(TK_TEST_ISA_ROW)};
+enum { N_ISAS = sizeof list_order / sizeof list_order[0] };
+
+/* "test/isa (kind)", allocated. */
+static char *variant_name(const char *test, tk_isa isa) {
+  const char *fmt = "%s/%s (%s)";
+  int len = snprintf(NULL, 0, fmt, test, tk_isa_name(isa), tk_test_kind(isa));
+  char *name = len < 0 ? NULL : malloc((size_t)len + 1);
+  if (!name) abort();
+  snprintf(name, (size_t)len + 1, fmt, test, tk_isa_name(isa), tk_test_kind(isa));
+  return name;
+}
+
+int tk_test_run(const char *group, const tk_test_case *cases, size_t n_cases) {
+  size_t total = 0;
+  for (size_t i = 0; i < n_cases; i++) total += cases[i].variant ? N_ISAS : 1;
+  struct CMUnitTest *tests = calloc(total, sizeof *tests);
+  variant_case *states = calloc(total, sizeof *states);
+  char **names = calloc(total, sizeof *names);
+  if (!tests || !states || !names) abort();
+  size_t t = 0;
+  for (size_t i = 0; i < n_cases; i++) {
+    if (!cases[i].variant) {
+      tests[t++] = (struct CMUnitTest){cases[i].name, cases[i].plain, NULL, restore_isa, NULL};
+      continue;
+    }
+    for (size_t v = 0; v < N_ISAS; v++, t++) {
+      names[t] = variant_name(cases[i].name, list_order[v]);
+      states[t] = (variant_case){cases[i].variant, list_order[v]};
+      tests[t] = (struct CMUnitTest){names[t], run_variant, NULL, restore_isa, &states[t]};
+    }
+  }
+  const char *filter = getenv("TK_TEST_FILTER");
+  if (filter && *filter) cmocka_set_test_filter(filter);
+  int failed = _cmocka_run_group_tests(group, tests, total, NULL, NULL);
+  for (size_t i = 0; i < total; i++) free(names[i]);
+  free(names);
+  free(states);
+  free(tests);
+  return failed;
+}
 
 static FILE *capture;
 static int saved_fd = -1;

@@ -9,5 +9,10 @@
 #define TK_QL_MR 12
 /* A GEMV's one batch row splits k over 2 accumulator pairs. */
 #define TK_QL_KU 2
+/* tk_linear_f32's microkernel: 4 x 5 zmm accumulators + 4 activations + 1
+   weight = 25 of the 32 registers; 9 loads per 20 FMAs, where 3 x 4 needed 7
+   per 12 and Zen 4 loads one zmm per cycle. */
+#define TK_LF_MR 4
+#define TK_LF_NR 5
 
 #include "qlinear/qlinear_body.h"

@@ -66,6 +66,11 @@ TK_ISA_LIST(TK_QLINEAR_DECLARE)
    active one: the tests run every variant (native or emulated) through them. */
 tk_status tk_qlinear_forward_with(const tk_kernels *k, const tk_qlinear *l, const float *x,
                                   size_t batch, float *y);
+tk_status tk_qlinear_forward_ex_with(const tk_kernels *k, const tk_exec *e, const tk_qlinear *l,
+                                     const float *x, size_t batch, float *y);
+tk_status tk_linear_f32_ex_with(const tk_kernels *k, const tk_exec *e, const float *w,
+                                size_t out_features, size_t in_features, const float *bias,
+                                const float *x, size_t batch, float *y);
 tk_status tk_linear_f32_with(const tk_kernels *k, const float *w, size_t out_features,
                              size_t in_features, const float *bias, const float *x,
                              size_t batch, float *y);

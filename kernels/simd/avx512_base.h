@@ -196,6 +196,19 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 
 /* ---- s8 KV cache ---- */
 #include "simd/x86_a16.h"
+/* Half vectors, 8 fp32 lanes on ymm: the s8 cache's int8 tile steps stay 8
+   lanes wide (one tile of 8 slots, or 8 dims of a V group), so their int32
+   sums come back to float 8 at a time (attention_body.h uses these where
+   TK_VF_WIDTH > 8). */
+typedef __m256 tk_vh;
+static inline tk_vh tk_vh_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void tk_vh_store(float *p, tk_vh v) { _mm256_storeu_ps(p, v); }
+static inline tk_vh tk_vh_set1(float x) { return _mm256_set1_ps(x); }
+static inline tk_vh tk_vh_mul(tk_vh a, tk_vh b) { return _mm256_mul_ps(a, b); }
+static inline tk_vh tk_vh_fmadd(tk_vh a, tk_vh b, tk_vh c) { return _mm256_fmadd_ps(a, b, c); }
+static inline tk_vh tk_vh_load_s32(const int32_t *p) {
+  return _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
 /* v holds integers in [-32768, 32767]: vpmovsdw narrows them to TK_VF_WIDTH int16. */
 static inline void tk_vf_store_s16(int16_t *p, tk_vf v) {
   _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtsepi32_epi16(tk_zmm_cvtps_epi32(v)));

@@ -54,18 +54,36 @@ static inline tk_vs32 tk_dot_s8_step(tk_vs32 s, const int8_t *a, const int8_t *b
 typedef uint8_t tk_qlx;
 static inline tk_qlx tk_qlx_from_s8(int8_t x) { return (tk_qlx)(x ^ 0x80); }
 typedef __m512i tk_qlw;
-typedef __m512i tk_qlacc;
+/* The accumulators are GNU vectors of int32, the mode vpdpbusd works in, not
+   __m512i (a vector of int64 to GCC): with __m512i, GCC 12 copied all 8
+   accumulators between registers at every k-group (16 vmovdqa64 per 8
+   vpdpbusd); clang gives the same loop either way. */
+typedef int32_t tk_qlacc __attribute__((vector_size(64)));
 static inline tk_qlw tk_qlw_load(const int8_t *q, size_t tile_bytes) {
   return tk_zmm_join(_mm256_loadu_si256((const __m256i *)(const void *)q),
                      _mm256_loadu_si256((const __m256i *)(const void *)(q + tile_bytes)));
 }
-static inline tk_qlacc tk_qlacc_zero(void) { return _mm512_setzero_si512(); }
+static inline tk_qlacc tk_qlacc_zero(void) {
+  tk_qlacc z = {0};
+  return z;
+}
 static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   int32_t x4;
+  __m512i r;
   memcpy(&x4, x, sizeof x4);
-  return _mm512_dpbusd_epi32(a, _mm512_set1_epi32(x4), w);
+  memcpy(&r, &a, sizeof r);
+  r = _mm512_dpbusd_epi32(r, _mm512_set1_epi32(x4), w);
+  memcpy(&a, &r, sizeof a);
+  return a;
 }
-static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { _mm512_storeu_si512((void *)out, a); }
+static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { memcpy(out, &a, sizeof a); }
+/* The sums start at -128 * wsum (the body's start[], one lane per row). */
+#define TK_NATIVE_QLACC_START
+static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
+  tk_qlacc a;
+  memcpy(&a, start, sizeof a);
+  return a;
+}
 
 #include "simd/generic.h"
 

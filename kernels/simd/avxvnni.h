@@ -59,19 +59,33 @@ static inline tk_vs32 tk_dot_s8_step(tk_vs32 s, const int8_t *a, const int8_t *b
 typedef uint8_t tk_qlx;
 static inline tk_qlx tk_qlx_from_s8(int8_t x) { return (tk_qlx)(x ^ 0x80); }
 typedef __m256i tk_qlw;
-typedef __m256i tk_qlacc;
+/* GNU vectors of int32 for the accumulators, as in simd/avx512vnni.h (GCC
+   copies __m256i accumulators at every step). */
+typedef int32_t tk_qlacc __attribute__((vector_size(32)));
 static inline tk_qlw tk_qlw_load(const int8_t *q, size_t tile_bytes) {
   (void)tile_bytes;
   return _mm256_loadu_si256((const __m256i *)(const void *)q);
 }
-static inline tk_qlacc tk_qlacc_zero(void) { return _mm256_setzero_si256(); }
+static inline tk_qlacc tk_qlacc_zero(void) {
+  tk_qlacc z = {0};
+  return z;
+}
 static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   int32_t x4;
+  __m256i r;
   memcpy(&x4, x, sizeof x4);
-  return tk_ymm_dpbusd(a, _mm256_set1_epi32(x4), w);
+  memcpy(&r, &a, sizeof r);
+  r = tk_ymm_dpbusd(r, _mm256_set1_epi32(x4), w);
+  memcpy(&a, &r, sizeof a);
+  return a;
 }
-static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) {
-  _mm256_storeu_si256((__m256i *)(void *)out, a);
+static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { memcpy(out, &a, sizeof a); }
+/* The sums start at -128 * wsum (the body's start[], one lane per row). */
+#define TK_NATIVE_QLACC_START
+static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
+  tk_qlacc a;
+  memcpy(&a, start, sizeof a);
+  return a;
 }
 
 #include "simd/generic.h"

@@ -120,10 +120,11 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383]; the accumulator is
-   qlinear's (one pass: simd/generic.h's two 7-bit passes would double the work). */
+/* s8 KV cache (attention/attention_kernels.h): acc lane i += the dot product
+   of a tile's 4 int8 at lane i (qlinear's packed layout, 8 lanes x 4) with 4
+   int16 w in [-16383, 16383] (14-bit weights times V, 15-bit queries times
+   K); the accumulator is qlinear's (one pass: simd/generic.h's two passes
+   would double the work). */
 #define TK_NATIVE_A16_DOT
 typedef tk_q8acc tk_a16acc;
 static inline tk_a16acc tk_a16acc_zero(void) { return tk_q8acc_zero(); }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dispatch/kernels.h"
+#include "exec.h"
 #include "size.h"
 #include "sparse/sparse_kernels.h"
 #include "unaligned.h"
@@ -366,13 +367,83 @@ tk_status tk_csr_to_dense(const tk_csr *a, float *w) {
   return TK_OK;
 }
 
-tk_status tk_spmv(const tk_csr *a, const float *x, float *y) {
+/* ---- products, in parts ----
+   A part is a range of row groups. Each group's offsets point into the whole
+   matrix's arrays, so a shallow copy of the tk_csr with a range of groups is
+   a matrix of its own to the kernels: the part computes exactly what the
+   whole call computes for those rows. Ranges are cut at equal shares of the
+   stored values (val_off grows along the groups), not of the rows, so parts
+   cost about the same however the nonzeros fall. */
+
+static size_t group_at_share(const tk_csr *a, size_t parts, size_t i) {
+  if (i == 0) return 0;
+  if (i >= parts) return a->n_groups;
+  const size_t total = a->n_groups ? a->groups[a->n_groups - 1].val_off + 1 : 0;
+  const size_t want = (size_t)((double)total * (double)i / (double)parts);
+  size_t lo = 0, hi = a->n_groups; /* the first group whose val_off >= want */
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (a->groups[mid].val_off < want)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static tk_csr csr_rows_view(const tk_csr *a, size_t g0, size_t g1) {
+  tk_csr v = *a;
+  v.groups = a->groups + g0;
+  v.n_groups = g1 - g0;
+  const size_t r0 = g0 * TK_CSR_GROUP, r1 = g1 * TK_CSR_GROUP;
+  v.rows = (r1 < a->rows ? r1 : a->rows) - r0;
+  return v;
+}
+
+typedef struct sp_job {
+  const tk_kernels *k;
+  const tk_csr *a;
+  const float *x; /* x (SpMV) or B (SpMM) */
+  float *y;       /* y or C */
+  size_t n;       /* 0: SpMV, else SpMM's batch */
+  size_t parts;
+} sp_job;
+
+static void sp_part(void *ctx, size_t i) {
+  const sp_job *j = ctx;
+  const size_t g0 = group_at_share(j->a, j->parts, i), g1 = group_at_share(j->a, j->parts, i + 1);
+  if (g1 <= g0) return;
+  const tk_csr v = csr_rows_view(j->a, g0, g1);
+  const size_t row0 = g0 * TK_CSR_GROUP;
+  if (j->n)
+    j->k->spmm(&v, j->x, j->n, j->y + row0 * j->n);
+  else
+    j->k->spmv(&v, j->x, j->y + row0);
+}
+
+static void sp_run(const tk_kernels *k, const tk_exec *e, const tk_csr *a, const float *x,
+                   size_t n, float *y) {
+  size_t parts = tk_exec_parts(e);
+  if (parts > a->n_groups) parts = a->n_groups;
+  sp_job j = {.k = k, .a = a, .x = x, .y = y, .n = n, .parts = parts};
+  if (parts <= 1) {
+    sp_part(&j, 0);
+    return;
+  }
+  tk_exec_run(e, parts, sp_part, &j);
+}
+
+tk_status tk_spmv_ex_with(const tk_kernels *k, const tk_exec *e, const tk_csr *a, const float *x,
+                          float *y) {
   if (!a || !x || !y) return TK_ERR_ARG;
-  tk_active()->spmv(a, x, y);
+  /* The kernels read x while they write y: no overlap. */
+  if (tk_overlaps(y, a->rows * sizeof(float), x, a->cols * sizeof(float))) return TK_ERR_ARG;
+  sp_run(k, e, a, x, 0, y);
   return TK_OK;
 }
 
-tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c) {
+tk_status tk_spmm_ex_with(const tk_kernels *k, const tk_exec *e, const tk_csr *a, const float *b,
+                          size_t n, float *c) {
   if (!a) return TK_ERR_ARG;
   if (!n) return TK_OK;
   if (!b || !c) return TK_ERR_ARG;
@@ -380,8 +451,22 @@ tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c) {
   if (tk_mul_overflows(a->cols, n, &nb) || nb > SIZE_MAX / sizeof(float) ||
       tk_mul_overflows(a->rows, n, &nc) || nc > SIZE_MAX / sizeof(float))
     return TK_ERR_OVERFLOW;
-  tk_active()->spmm(a, b, n, c);
+  if (tk_overlaps(c, nc * sizeof(float), b, nb * sizeof(float))) return TK_ERR_ARG;
+  sp_run(k, e, a, b, n, c);
   return TK_OK;
+}
+
+tk_status tk_spmv_ex(const tk_exec *e, const tk_csr *a, const float *x, float *y) {
+  return tk_spmv_ex_with(tk_active(), e, a, x, y);
+}
+tk_status tk_spmm_ex(const tk_exec *e, const tk_csr *a, const float *b, size_t n, float *c) {
+  return tk_spmm_ex_with(tk_active(), e, a, b, n, c);
+}
+tk_status tk_spmv(const tk_csr *a, const float *x, float *y) {
+  return tk_spmv_ex_with(tk_active(), NULL, a, x, y);
+}
+tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c) {
+  return tk_spmm_ex_with(tk_active(), NULL, a, b, n, c);
 }
 
 void tk_csr_destroy(tk_csr *a) { csr_free(a); }

@@ -66,4 +66,12 @@ struct tk_csr {
 
 TK_ISA_LIST(TK_SPARSE_DECLARE)
 
+/* The public products with an explicit kernel table (the tests run every
+   variant through them) and exec. */
+struct tk_kernels;
+tk_status tk_spmv_ex_with(const struct tk_kernels *k, const tk_exec *e, const tk_csr *a,
+                          const float *x, float *y);
+tk_status tk_spmm_ex_with(const struct tk_kernels *k, const tk_exec *e, const tk_csr *a,
+                          const float *b, size_t n, float *c);
+
 #endif
