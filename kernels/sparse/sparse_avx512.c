@@ -8,18 +8,22 @@
    chain (no sparse_avx512vnni.c or sparse_avxvnni.c). */
 
 /* Vectors of C-row accumulators an SpMM pass keeps in registers (of 32): 4 x
-   16 = 64 floats, a whole n = 64 row of C per pass. Measured on Zen 4 (1024x1024,
-   n = 64, 90% sparse, medians of 5, a busy 2-core VM): 0.24-0.27 ms against
-   avx2's 0.28-0.32; two accumulator sets over alternate entries, and software
-   prefetch of B's rows 4 or 8 entries ahead, changed nothing beyond the noise
-   (0.24-0.31 ms): B's rows come from L2 at ~105 GB/s, near the 115 GB/s L2
-   read roofline, whatever the ISA. */
+   16 = 64 floats, a whole n = 64 row of C per pass. Zen 4 (1024x1024, n =
+   64, 90% sparse; bench_sparse, medians of 5, three runs on a busy 2-core
+   VM): 0.25-0.26 ms against avx2's 0.29-0.34, 1.15-1.29x, not more: Zen 4
+   runs a zmm FMA as two ymm halves (the bench's register-only fp32 peaks:
+   avx512 115.0, avx2 117.1 GFLOPS), and each entry streams a 256-byte B row
+   from L2 (B is 256 KiB), 26.8 MB per product, ~105 GB/s against the
+   measured 115 GB/s L2 read roofline. Two accumulator sets over alternate
+   entries, and software prefetch of B's rows 4 or 8 entries ahead, changed
+   nothing beyond the noise (0.24-0.31 ms). */
 #define TK_SPMM_ACC 4
 /* Vectors of C accumulators a blocked group's pass keeps in registers: 4 rows
    of 4 zmm, so n = 64 is one pass over the group's columns and each B row
-   load feeds 16 FMAs. Unpruned 1024x1024, n = 64: 1.19-1.21 ms against
-   1.27-1.29 with 8 and 1.32-1.33 with 4 (four passes, each re-reading the
-   indices and broadcasting the weights again). */
+   load feeds 16 FMAs. Unpruned 1024x1024 (every group blocked), n = 64:
+   1.19-1.21 ms against 1.27-1.29 with 8 and 1.32-1.33 with 4 (four passes,
+   each re-reading the indices and broadcasting the weights again); avx2
+   1.77-1.98 ms in the same runs as above. */
 #define TK_SPMM_BLOCK_ACC 16
 
 #include "sparse/sparse_body.h"
