@@ -103,6 +103,34 @@ static void bm_attend(gb_state *st) {
   bench_cache_free(&b);
 }
 
+/* Thread scaling of a decode step, best ISA, wall clock: tk_attend_ex with a
+   caller workspace, L = 4096, f32 cache, 32 query heads. Args: kv heads,
+   threads; the row's context is its path (the built-in pool or a host
+   parallel-for). */
+static void bm_threads(gb_state *st) {
+  const size_t n_kv = (size_t)gb_range(st, 0), L = 4096;
+  tk_exec e = tkb_exec(*(const tkb_path *)gb_ctx(st), (size_t)gb_range(st, 1));
+  tk_kv_cache *c = filled_cache(TK_DTYPE_F32, L, n_kv);
+  if (!c) {
+    gb_skip(st, "cannot make the cache");
+    return;
+  }
+  float *q = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float)), *out = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
+  tkb_fill_f32(q, N_HEADS * HEAD_DIM, 3, -1.0f, 1.0f);
+  e.workspace_bytes = tk_attend_workspace_bytes(c, 1, N_HEADS, &e);
+  e.workspace = tkb_alloc(e.workspace_bytes);
+  GB_LOOP(st) {
+    tk_attend_ex(&e, c, q, 1, N_HEADS, out);
+    gb_escape(out);
+  }
+  /* Not a tkb_register'ed row: the counters name the active ISA themselves. */
+  const double bytes = kv_bytes(TK_DTYPE_F32, L, n_kv);
+  tkb_counters_isa(st, tk_isa_active(), TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * (double)L, bytes,
+                   (size_t)bytes);
+  tkb_free(e.workspace), tkb_free(q), tkb_free(out);
+  tk_kv_cache_destroy(c);
+}
+
 /* A decode step as a model runs it: the caches of its other layers pass
    through the CPU caches between two steps of one layer, so each layer's K/V
    come from DRAM. Here the layers are caches of the same tokens, enough of
@@ -207,6 +235,14 @@ int main(int argc, char **argv) {
         gb_args2(s, lengths[i], kv_heads[h]);
         if (lengths[i] <= 1024 || isa == best) gb_args2(r, lengths[i], kv_heads[h]);
       }
+  }
+  static const tkb_path paths[2] = {TKB_POOL, TKB_HOST};
+  for (int p = 0; p < 2; p++) {
+    snprintf(name, sizeof name, "threads/attend/f32/L:4096/%s", tkb_path_name(paths[p]));
+    gb_bench *t = gb_use_real_time(gb_register(name, bm_threads, (void *)&paths[p]));
+    gb_arg_names2(t, "kv", "threads");
+    for (int64_t kv = 8; kv <= 32; kv += 24)
+      for (size_t n = 1; n <= tkb_max_threads(); n++) gb_args2(t, kv, (int64_t)n);
   }
   return tkb_main(argc, argv);
 }

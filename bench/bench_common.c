@@ -216,6 +216,21 @@ const tkb_roofline *tkb_roofline_get(void) {
   return &tkb_roof;
 }
 
+double tkb_read_bps_of(size_t bytes) {
+  static struct {
+    size_t bytes;
+    double bps;
+  } seen[16];
+  static size_t n_seen;
+  for (size_t i = 0; i < n_seen; i++)
+    if (seen[i].bytes == bytes) return seen[i].bps;
+  const tkb_roofline_fns *best = tkb_roofline_fns_of(tkb_roofline_get()->read_isa);
+  int streams;
+  const double bps = best ? tkb_measure_read(best, bytes, &streams) : 0.0;
+  if (n_seen < sizeof seen / sizeof seen[0]) seen[n_seen].bytes = bytes, seen[n_seen++].bps = bps;
+  return bps;
+}
+
 /* The first level whose size holds the working set: the conservative
    reference (the fastest one the set could come from). Sets between half
    and all of a level read slower than its roofline (on a 32 MiB L3: 4-16

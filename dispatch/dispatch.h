@@ -2,13 +2,8 @@
 #ifndef TK_DISPATCH_H
 #define TK_DISPATCH_H
 
+#include "dispatch/isa_list.h"
 #include "tinykern.h"
-
-/* The CPU features the ISA list's detect column reads. */
-typedef struct tk_cpu_features {
-  bool sse41, avx2, fma3, f16c, avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avxvnni;
-  bool neon, neon_dot;
-} tk_cpu_features;
 
 /* The features as the CPU's own registers report them (CPUID/XGETBV on x86,
    hwcaps on ARM Linux; all false elsewhere): no allocation, no output. */

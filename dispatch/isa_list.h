@@ -2,6 +2,8 @@
 #ifndef TK_DISPATCH_ISA_LIST_H
 #define TK_DISPATCH_ISA_LIST_H
 
+#include <stdbool.h>
+
 /* One row per ISA, in the order of the public tk_isa enum (append-only: a new
    ISA is a new last row and a new last enumerator in tinykern.h):
 
@@ -28,6 +30,14 @@
   X(AVX512, avx512, x86, 40, TK_CPU_AVX512(f))                                      \
   X(AVX512VNNI, avx512vnni, x86, 50, TK_CPU_AVX512(f) && f.avx512vnni)              \
   X(AVXVNNI, avxvnni, x86, 30, f.avx2 && f.fma3 && f.f16c && f.avxvnni)
+
+/* The CPU features the detect column reads (dispatch/cpu.c fills them from
+   the CPU's registers). A new ISA whose instructions need a feature not here
+   adds a field here and its bit in dispatch/cpu.c. */
+typedef struct tk_cpu_features {
+  bool sse41, avx2, fma3, f16c, avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avxvnni;
+  bool neon, neon_dot;
+} tk_cpu_features;
 
 /* The avx512 variant's flags: F, BW, DQ, VL, plus FMA and F16C (every CPU with
    AVX-512 F has both, but the variant is compiled with them, so ask). */

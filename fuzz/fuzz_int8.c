@@ -37,7 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     m = fmaxf(m, fabsf(x[i]));
   }
   tk_status s = tk_quantize_s8(x, nf, q, &scale);
-  if (!finite) {
+  if (nf == 0) {
+    /* Empty: TK_OK, nothing written. */
+    if (s != TK_OK || scale != -3.0f || q[0] != 0x5a) abort();
+  } else if (!finite) {
     /* Rejected, nothing written. */
     if (s != TK_ERR_ARG || scale != -3.0f) abort();
     for (size_t i = 0; i <= nf; i++)

@@ -1,4 +1,4 @@
-/* libFuzzer harness: a KV cache driven by a fuzzed sequence of create/append/attend/reset calls, against a model and a double reference. */
+/* libFuzzer harness: a KV cache driven by a fuzzed sequence of create/append/attend/reset calls, against a model, a double reference and a fresh cache. */
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -18,36 +18,92 @@ typedef struct model {
 
 static size_t model_len(const model *m) { return m->sliding && m->total > m->cap ? m->cap : m->total; }
 
+/* The value the cache stores for x in row `row` (n floats) of storage dt:
+   f32 as is, s8 by the tk_quantize_s8 rule (f16 is not modelled: NAN). */
+static void stored_row(tk_dtype dt, const float *row, size_t n, double *out) {
+  if (dt == TK_DTYPE_F32) {
+    for (size_t i = 0; i < n; i++) out[i] = row[i];
+  } else if (dt == TK_DTYPE_S8) {
+    int8_t q8[64];
+    float scale;
+    if (n > 64 || tk_quantize_s8(row, n, q8, &scale) != TK_OK) abort();
+    for (size_t i = 0; i < n; i++) out[i] = (double)q8[i] * scale;
+  } else {
+    for (size_t i = 0; i < n; i++) out[i] = NAN;
+  }
+}
+
 /* Checks out [nq][h][d] against softmax(q k / sqrt(d)) v over the positions
-   each query sees. f32 storage with moderate values: within 1e-4 of the double
-   result, relative to max|v|. Always (f16, s8, huge values): finite and inside
-   the range of the attended v values, widened by the storage's rounding step
-   and by fp32 rounding. */
+   each query sees, and fills tol[] with how far each element may be from
+   the exact result of the stored values (INFINITY: no bound checked).
+   Always (f16, s8, huge values): finite and inside the range of the
+   attended v values, widened by the storage's rounding step and by fp32
+   rounding. f32 with moderate values: within 1e-4 of the double result,
+   relative to max|v|. f32 and s8 whenever the logit error bound is below 1
+   (huge q and k included, tinykern.h's accuracy rule): each logit may be off
+   by (d + 8) ulps of sum_e |q_e k_e| / sqrt(d) (fp32 sums; the exp argument
+   is relative to the max logit, so also 4 ulps of that), plus the scaling's
+   subnormal query elements (2^(a-149) ||k||_1), plus for s8 the 15-bit query
+   (max|q| / 32766 * ||k||_1 / sqrt(d)); the weights then move by a factor
+   exp(+-2 dl) at most, and s8's 14-bit weights by half a step of the block's
+   largest each (n / 32766 of max|v| in all). */
 static void check_attend(const model *m, tk_dtype dt, const float *q, size_t nq, size_t h,
-                         const float *out, bool moderate) {
+                         const float *out, bool moderate, double *tol) {
   size_t d = m->d, group = h / m->hk, end = m->total, start = end - model_len(m);
-  double *p = malloc(MAX_POS * sizeof *p);
-  if (!p) abort();
+  double *p = malloc(MAX_POS * sizeof *p), *ks = malloc(MAX_POS * d * sizeof *ks);
+  double *vs = malloc(MAX_POS * d * sizeof *vs), *dimmax = malloc(d * sizeof *dimmax);
+  if (!p || !ks || !vs || !dimmax) abort();
   for (size_t t = 0; t < nq; t++) {
     size_t last = end - nq + t; /* the query's own position */
     for (size_t hh = 0; hh < h; hh++) {
       size_t kh = hh / group;
       const float *qv = q + (t * h + hh) * d;
-      double mx = -INFINITY, sum = 0.0;
+      double mx = -INFINITY, sum = 0.0, emax = 0.0, k1max = 0.0, qmax = 0.0, q1 = 0.0, bound;
+      for (size_t i = 0; i < d; i++) qmax = fmax(qmax, fabs(qv[i])), q1 += fabs(qv[i]), dimmax[i] = 0.0;
+      /* The stored K and V of the held positions; the per-dim maxima over
+         all held positions decide the query's scaling 2^-a. */
+      for (size_t pos = start; pos < end; pos++) {
+        stored_row(dt, m->k + (pos * m->hk + kh) * d, d, ks + (pos - start) * d);
+        stored_row(dt, m->v + (pos * m->hk + kh) * d, d, vs + (pos - start) * d);
+        for (size_t i = 0; i < d; i++) dimmax[i] = fmax(dimmax[i], fabs(m->k[(pos * m->hk + kh) * d + i]));
+      }
+      bound = dt == TK_DTYPE_S8 ? 127.0 * q1 / sqrt((double)d) : 0.0;
+      double b = 0.0;
+      for (size_t i = 0; i < d; i++) b += fabs(qv[i]) * dimmax[i];
+      bound = fmax(bound, b / sqrt((double)d));
+      const int a = bound > 0x1p100 ? (int)ceil(log2(bound)) - 100 : 0;
       for (size_t pos = start; pos <= last; pos++) {
         const float *kv = m->k + (pos * m->hk + kh) * d;
-        double s = 0.0;
-        for (size_t i = 0; i < d; i++) s += (double)qv[i] * kv[i];
+        const double *kst = ks + (pos - start) * d;
+        double s = 0.0, e = 0.0, k1 = 0.0;
+        for (size_t i = 0; i < d; i++) {
+          const double kk = dt == TK_DTYPE_F16 ? kv[i] : kst[i];
+          s += (double)qv[i] * kk, e += fabs(qv[i] * kk), k1 += fabs(kk);
+        }
         p[pos - start] = s / sqrt((double)d);
+        emax = fmax(emax, e / sqrt((double)d));
+        k1max = fmax(k1max, k1);
         if (p[pos - start] > mx) mx = p[pos - start];
       }
-      for (size_t pos = start; pos <= last; pos++) sum += p[pos - start] = exp(p[pos - start] - mx);
+      double dl = (double)(d + 8) * 0x1p-23 * emax + 4 * 0x1p-23 * fabs(mx) +
+                  ldexp(k1max, a - 149) / sqrt((double)d);
+      if (dt == TK_DTYPE_S8) dl += qmax / 32766.0 * k1max / sqrt((double)d);
+      /* The exact result of the stored values (f16: of the given ones). */
+      double *want = malloc(d * sizeof *want);
+      if (!want) abort();
+      for (size_t i = 0; i < d; i++) want[i] = 0.0;
+      for (size_t pos = start; pos <= last; pos++) {
+        sum += p[pos - start] = exp(p[pos - start] - mx);
+        for (size_t i = 0; i < d; i++) {
+          const double x = dt == TK_DTYPE_F16 ? m->v[(pos * m->hk + kh) * d + i] : vs[(pos - start) * d + i];
+          want[i] += p[pos - start] * x;
+        }
+      }
       for (size_t i = 0; i < d; i++) {
-        double want = 0.0, lo = INFINITY, hi = -INFINITY, vmax = 0.0;
+        double lo = INFINITY, hi = -INFINITY, vmax = 0.0;
         for (size_t pos = start; pos <= last; pos++) {
           const float *vrow = m->v + (pos * m->hk + kh) * d;
           double x = vrow[i];
-          want += p[pos - start] / sum * x;
           lo = x < lo ? x : lo;
           hi = x > hi ? x : hi;
           for (size_t j = 0; j < d; j++) vmax = fmax(vmax, fabs(vrow[j]));
@@ -67,11 +123,39 @@ static void check_attend(const model *m, tk_dtype dt, const float *q, size_t nq,
         const double ulps = vmax * (double)(last - start + 8) * 0x1p-23;
         if (!isfinite(got)) abort();
         if (got < lo - step - ulps - 1e-30 || got > hi + step + ulps + 1e-30) abort();
-        if (dt == TK_DTYPE_F32 && moderate && fabs(got - want) > 1e-4 * vmax + 1e-30) abort();
+        if (dt == TK_DTYPE_F32 && moderate && fabs(got - want[i] / sum) > 1e-4 * vmax + 1e-30) abort();
+        /* f16 gets the same bound against its own stored values, checked
+           only between caches (the caller's fresh-cache comparison). */
+        double t_el = INFINITY;
+        if (dl < 1.0 && vmax < 1e300) {
+          t_el = (exp(2.0 * dl) - 1.0) * vmax + ulps + 1e-6 * vmax + 1e-30;
+          if (dt == TK_DTYPE_S8) t_el += (double)(last - start + 1) / 32766.0 * vmax;
+          if (dt != TK_DTYPE_F16 && fabs(got - want[i] / sum) > t_el) abort();
+        }
+        tol[(t * h + hh) * d + i] = t_el;
       }
+      free(want);
     }
   }
-  free(p);
+  free(p), free(ks), free(vs), free(dimmax);
+}
+
+/* The cache holds the positions it should and nothing else: a fresh cache
+   given only those positions answers the same query alike (within both
+   results' tolerance: block boundaries, and so rounding, differ). */
+static void check_fresh(const model *m, const tk_kv_config *cfg, const float *q, size_t nq,
+                        size_t h, const float *out, const double *tol) {
+  const size_t row = m->hk * m->d, len = model_len(m), n = nq * h * m->d;
+  tk_kv_cache *f = NULL;
+  float *fo = malloc((n + 1) * sizeof *fo);
+  if (!fo || tk_kv_cache_create(cfg, &f) != TK_OK) abort();
+  if (tk_kv_cache_append(f, m->k + (m->total - len) * row, m->v + (m->total - len) * row, len) != TK_OK ||
+      tk_attend(f, q, nq, h, fo) != TK_OK)
+    abort();
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(tol[i]) && !(fabs((double)out[i] - fo[i]) <= 2.0 * tol[i])) abort();
+  tk_kv_cache_destroy(f);
+  free(fo);
 }
 
 static bool all_finite(const float *x, size_t n) {
@@ -109,7 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   model m = {hk, d, cfg.capacity, 0, cfg.sliding, calloc(MAX_POS * row, 4), calloc(MAX_POS * row, 4)};
   size_t buf_n = (cfg.capacity + 4) * 8 * d;
   float *k = malloc(buf_n * 4), *v = malloc(buf_n * 4), *q = malloc(buf_n * 4), *out = malloc((buf_n + 1) * 4);
-  if (!m.k || !m.v || !k || !v || !q || !out) abort();
+  double *tol = malloc(buf_n * sizeof *tol);
+  if (!m.k || !m.v || !k || !v || !q || !out || !tol) abort();
   bool moderate = true;
 
   for (int op = 0; op < 12 && in.left; op++) {
@@ -158,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           break;
         }
         if (s != TK_OK || out[nq * h * d] != 555.0f) abort();
-        check_attend(&m, cfg.dtype, q, nq, h, out, moderate && all_moderate(q, nq * h * d));
+        check_attend(&m, cfg.dtype, q, nq, h, out, moderate && all_moderate(q, nq * h * d), tol);
+        check_fresh(&m, &cfg, q, nq, h, out, tol);
         break;
       }
       default: /* reset */
@@ -170,6 +256,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   tk_kv_cache_destroy(c);
-  free(m.k), free(m.v), free(k), free(v), free(q), free(out);
+  free(m.k), free(m.v), free(k), free(v), free(q), free(out), free(tol);
   return 0;
 }

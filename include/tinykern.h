@@ -92,7 +92,9 @@ typedef struct tk_exec {
    built with it (meson -Dpthreadpool=enabled/auto); else these return
    TK_ERR_UNSUPPORTED. */
 typedef struct tk_pool tk_pool;
-/* n_threads 0: one per online CPU. */
+/* n_threads 0: one per online CPU. Its workers yield to the scheduler between
+   calls (no spinning: fair on shared machines); a host that wants spinning
+   workers passes its own pthreadpool calls through tk_exec. */
 TK_API tk_status tk_pool_create(size_t n_threads, tk_pool **out);
 /* Uses the host's pthreadpool_t (not owned: the host destroys it after this). */
 TK_API tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out);
@@ -106,7 +108,9 @@ TK_API tk_exec tk_pool_exec(tk_pool *p);
 /* Exact over the full int8 range including -128; n > TK_DOT_S8_MAX_N: TK_ERR_OVERFLOW. */
 TK_API tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out);
 /* Symmetric: scale = max|x| / 127 (1.0f when all zero);
-   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG. */
+   q = clamp(round-half-to-even(x / scale), -127, 127); non-finite x: TK_ERR_ARG.
+   n == 0: TK_OK and nothing written, scale included. q may be (int8_t *)x
+   (in place); no other overlap. */
 TK_API tk_status tk_quantize_s8(const float *x, size_t n, int8_t *q, float *scale);
 /* x = q * scale. */
 TK_API tk_status tk_dequantize_s8(const int8_t *q, size_t n, float scale, float *x);
@@ -157,8 +161,9 @@ TK_API size_t tk_qlinear_in_features(const tk_qlinear *l);
    NULL: not read back), e.g. to save it; tk_qlinear_create_s8 of these gives
    the same layer. */
 TK_API tk_status tk_qlinear_export(const tk_qlinear *l, int8_t *wq, float *scale, float *bias);
-/* Scratch tk_qlinear_forward_ex needs for `batch` rows run with e (NULL: one
-   part): pass at least this in e->workspace, or let the call allocate. */
+/* Scratch tk_qlinear_forward_ex needs for any batch of up to `batch` rows run
+   with e (NULL: one part): pass at least this in e->workspace, or let the
+   call allocate. 0 for NULL, batch 0 or sizes that overflow. */
 TK_API size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e);
 /* tk_qlinear_forward in parts: batch rows split across e's threads (a GEMM),
    or tiles of output rows (batch 1, a GEMV). Bit-identical to the plain call
@@ -173,6 +178,8 @@ TK_API tk_status tk_linear_f32_ex(const tk_exec *e, const float *w, size_t out_f
                                   size_t batch, float *y);
 
 /* ---- sparse: magnitude pruning and CSR products ---- */
+/* Every array argument (row_ptr, col_idx, values, w, x, y, b, c) and the out
+   pointer may be at any byte address. */
 typedef struct tk_csr tk_csr;
 /* Validated copy (scipy's indptr/indices/data as they are); nnz is row_ptr[rows].
    row_ptr[0] == 0, non-decreasing, 0 <= col_idx < cols; else TK_ERR_FORMAT.
@@ -191,10 +198,14 @@ TK_API size_t tk_csr_nnz(const tk_csr *a);
 TK_API size_t tk_csr_bytes(const tk_csr *a); /* memory it holds */
 /* w [rows][cols]: the stored matrix (repeated entries summed). */
 TK_API tk_status tk_csr_to_dense(const tk_csr *a, float *w);
-/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). */
+/* y[rows] = A x[cols]; y must not overlap x (TK_ERR_ARG). x is not scanned:
+   Inf/NaN in x[j] reach exactly the rows that have an entry in column j (an
+   explicit 0 there gives NaN, as in scipy), whatever storage the matrix chose
+   for its rows. */
 TK_API tk_status tk_spmv(const tk_csr *a, const float *x, float *y);
 /* C[rows][n] = A B, B [cols][n] row-major (batch contiguous); n == 0: nothing
-   written; C must not overlap B (TK_ERR_ARG). */
+   written; C must not overlap B (TK_ERR_ARG). Inf/NaN in B's row j reach
+   exactly the rows of C that have an entry in column j. */
 TK_API tk_status tk_spmm(const tk_csr *a, const float *b, size_t n, float *c);
 /* tk_spmv / tk_spmm in parts: ranges of rows of about equal nonzeros across
    e's threads. Bit-identical to the plain calls for any e; no scratch. */
@@ -215,6 +226,11 @@ typedef struct tk_kv_config {
                         changes nothing; true -> the oldest positions are dropped */
 } tk_kv_config;
 /* A KV cache: one writer or many readers at a time (tk_attend only reads it). */
+/* The attention functions (cache create/append/attend, tk_attention_f32) use
+   at most this many bytes of the caller's stack, whatever the sizes (2.7 KiB
+   measured with gcc 12 -O3: tk_attend and its deepest kernel); their work
+   memory is on the heap. */
+#define TK_ATTENTION_STACK_BYTES 8192
 typedef struct tk_kv_cache tk_kv_cache;
 TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
 /* k, v: [n_tokens][n_kv_heads][head_dim], finite (else TK_ERR_ARG). A sliding
@@ -223,6 +239,7 @@ TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
 TK_API tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v,
                                     size_t n_tokens);
 TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now */
+/* Memory the cache holds (tk_attend's work block is the calling thread's). */
 TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
 TK_API void tk_kv_cache_reset(tk_kv_cache *c);
 TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
@@ -232,10 +249,38 @@ TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
    decode step; n_q_tokens <= tk_kv_cache_len (else TK_ERR_ARG). n_heads is a
    multiple of n_kv_heads (grouped-query attention: head h reads kv head
    h / (n_heads / n_kv_heads)). out = softmax(q K^T / sqrt(head_dim)) V, with
-   fp32 accumulation; q must be finite (TK_ERR_ARG). The result is finite for
-   every finite input, huge logits included. */
+   fp32 accumulation; q must be finite (TK_ERR_ARG).
+   Accuracy: the result depends only on the positions the cache holds now.
+   f32 storage gives the fp32 result (each logit within a few ulps of
+   sum_e |q_e k_e| / sqrt(head_dim) times head_dim of its value) whenever
+   sum_e |q_e| max_p |k_pe| / sqrt(head_dim) <= 2^200 for every query, the
+   held position p of largest |k| chosen per dim e: in particular whenever
+   those sums are representable, huge q meeting zeros of K included. Past it
+   the logits are compressed (fp32 could not resolve them there). The result
+   is finite for every finite input. f16 storage adds its rounding; s8 adds
+   its K and V quantization and the query's: q is kept as 15-bit integers
+   (one scale per row, max|q| / 16383), which moves a logit by at most
+   max|q| / 32766 * sum_e |k_e| / sqrt(head_dim), no more than the K
+   quantization's own bound (||q||_1 max|k| / 254 / sqrt(head_dim)) up to
+   head_dim 128. Work memory: each calling thread keeps one heap block for
+   its next call (55 KiB for 32 heads x 128 dims, up to 256 KiB; freed when
+   the thread ends); a call that needs more allocates its own (TK_ERR_NOMEM
+   if that fails). */
 TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
                            size_t n_heads, float *out);
+/* tk_attend in parts across e's threads: whole kv heads while there are as
+   many as parts, else ranges of each kv head's query tokens (a decode step's
+   query heads). Parts of whole kv heads: bit-identical to tk_attend; parts of
+   a head's rows: within fp32 rounding (smaller row tiles sum in another
+   order). Scratch: the caller's
+   e->workspace of at least tk_attend_workspace_bytes (enough for any
+   n_q_tokens up to the one given, any address), else the calling thread's
+   kept block (no allocation after the first call of a size). */
+TK_API tk_status tk_attend_ex(const tk_exec *e, const tk_kv_cache *c, const float *q,
+                              size_t n_q_tokens, size_t n_heads, float *out);
+/* 0 for NULL, n_q_tokens or n_heads 0, n_heads not a multiple of the kv heads. */
+TK_API size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t n_heads,
+                                        const tk_exec *e);
 /* Stateless full attention over a whole sequence (the recompute baseline):
    q, out [seq][n_heads][head_dim]; k, v [seq][n_kv_heads][head_dim]; causal:
    position t sees positions 0..t, else all. Inputs are not scanned: non-finite

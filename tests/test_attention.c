@@ -385,10 +385,16 @@ static void attention_f32_matches_reference(tk_isa isa) {
 
 /* ---- storage ---- */
 
-/* The bytes of the held positions (K, V rows with padding, s8 scales) and the counters. */
+/* The bytes of the held positions (K, V rows with padding, s8 scales), the
+   counters and the held spans' maxima. */
 static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, size_t why_size) {
-  if (a->len != b->len || a->next != b->next || a->stride != b->stride ||
-      a->max_k != b->max_k || a->max_v != b->max_v) {
+  const size_t held_spans = (a->len + TK_ATT_SPAN - 1) / TK_ATT_SPAN;
+  bool spans = true;
+  for (size_t g = 0; g < a->cfg.n_kv_heads; g++)
+    for (size_t sp = 0; sp < held_spans && a->len == b->len; sp++)
+      spans = spans && a->k_span[g * a->n_spans + sp] == b->k_span[g * b->n_spans + sp] &&
+              a->v_span[g * a->n_spans + sp] == b->v_span[g * b->n_spans + sp];
+  if (a->len != b->len || a->next != b->next || a->stride != b->stride || !spans) {
     snprintf(why, why_size, "counters differ (len %zu/%zu next %zu/%zu)", a->len, b->len,
              a->next, b->next);
     return false;
@@ -716,8 +722,8 @@ static void assert_unchanged(snapshot *s, const tk_kv_cache *c, const char *what
   const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
   const size_t bytes = c->cfg.n_kv_heads * c->slots * c->stride * es;
   const size_t nsc = c->cfg.n_kv_heads * c->slots * sizeof(float);
-  if (s->c.len != c->len || s->c.next != c->next || s->c.max_k != c->max_k ||
-      s->c.max_v != c->max_v || memcmp(s->k, c->k, bytes) || memcmp(s->v, c->v, bytes) ||
+  if (s->c.len != c->len || s->c.next != c->next || s->c.s8_ready != c->s8_ready ||
+      memcmp(s->k, c->k, bytes) || memcmp(s->v, c->v, bytes) ||
       (s->ks && (memcmp(s->ks, c->k_scale, nsc) || memcmp(s->vs, c->v_scale, nsc)))) {
     print_error("%s (%s storage) changed the cache\n", what, dtype_name(c->cfg.dtype));
     fail();
@@ -974,41 +980,42 @@ static void attend_kernels_stay_inside_their_arrays(tk_isa isa) {
     for (size_t di = 0; di < COUNT(dims); di++)
       for (size_t ci = 0; ci < COUNT(caps); ci++)
         for (size_t dt = 0; dt < 3; dt++) {
-          const size_t d = dims[di], cap = caps[ci], stride = (d + 7) / 8 * 8, rows = 6;
+          const size_t d = dims[di], cap = caps[ci], stride = (d + TK_ATT_ALIGN - 1) / TK_ATT_ALIGN * TK_ATT_ALIGN, rows = 6;
           const size_t es = dt == 0 ? 4 : dt == 1 ? 2 : 1;
           /* s8: whole tiles of 8 slots, scales 0 past the capacity. */
           const size_t slots = dt == 2 ? (cap + 7) / 8 * 8 : cap;
-          tk_guard gk, gv, gks, gvs, gq, go, gq8, gqs, gqx;
+          tk_guard gk, gv, gks, gvs, gq, go, gq16, gqs, gw;
           char *k = tk_guard_alloc(&gk, slots * stride * es, (tk_guard_side)side);
           char *v = tk_guard_alloc(&gv, slots * stride * es, (tk_guard_side)side);
           float *ks = tk_guard_alloc(&gks, slots * sizeof(float), (tk_guard_side)side);
           float *vs = tk_guard_alloc(&gvs, slots * sizeof(float), (tk_guard_side)side);
           float *q = tk_guard_alloc(&gq, rows * stride * sizeof(float), (tk_guard_side)side);
           float *o = tk_guard_alloc(&go, rows * stride * sizeof(float), (tk_guard_side)side);
-          int8_t *q8 = tk_guard_alloc(&gq8, rows * stride, (tk_guard_side)side);
+          int16_t *q16 = tk_guard_alloc(&gq16, rows * stride * sizeof(int16_t), (tk_guard_side)side);
           float *qs = tk_guard_alloc(&gqs, rows * sizeof(float), (tk_guard_side)side);
-          void *qx = tk_guard_alloc(&gqx, rows * stride * sizeof(int16_t), (tk_guard_side)side);
+          tk_att_scratch *w = tk_guard_alloc(&gw, sizeof(tk_att_scratch), (tk_guard_side)side);
           memset(k, 0, slots * stride * es);
           memset(v, 0, slots * stride * es);
           for (size_t i = 0; i < slots; i++) ks[i] = vs[i] = i < cap ? 0.5f : 0.0f;
           for (size_t i = 0; i < rows * stride; i++) q[i] = (i % stride) < d ? 0.25f : 0.0f;
-          for (size_t i = 0; i < rows * stride; i++) q8[i] = (i % stride) < d ? 127 : 0;
-          for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / 127.0f;
+          for (size_t i = 0; i < rows * stride; i++) q16[i] = (i % stride) < d ? TK_ATT_Q16_MAX : 0;
+          for (size_t i = 0; i < rows; i++) qs[i] = 0.25f / TK_ATT_Q16_MAX;
           /* 2 query tokens x 3 heads, the last 2 of 2 * cap + 1 positions
              (the whole ring held): the ring has wrapped twice. */
+          const float muls[6] = {1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f, 1.4426950f};
           tk_att_job job = {.k = k, .v = v, .k_scale = dt == 2 ? ks : NULL,
                             .v_scale = dt == 2 ? vs : NULL, .stride = stride, .head_dim = d,
                             .capacity = cap, .lo = cap + 1, .first_hi = 2 * cap,
                             .rows_per_token = 3, .rows = rows, .q = q, .out = o,
-                            .q8 = dt == 2 ? q8 : NULL, .q_scale = dt == 2 ? qs : NULL,
-                            .qx = dt == 2 ? qx : NULL,
-                            .exp_mul = 1.4426950f, .exp_bias = 0.0f, .out_max = FLT_MAX};
+                            .q16 = dt == 2 ? q16 : NULL, .q_scale = dt == 2 ? qs : NULL,
+                            .scratch = w,
+                            .exp_mul = muls, .exp_bias = 0.0f, .out_max = FLT_MAX};
           if (cap == 1) job.first_hi = job.lo + 1, job.rows_per_token = rows;
           fns[dt](&job);
           for (size_t i = 0; i < rows * stride; i++) assert_true(o[i] == 0.0f);
           tk_guard_free(&gk), tk_guard_free(&gv), tk_guard_free(&gks), tk_guard_free(&gvs);
-          tk_guard_free(&gq), tk_guard_free(&go), tk_guard_free(&gq8), tk_guard_free(&gqs);
-          tk_guard_free(&gqx);
+          tk_guard_free(&gq), tk_guard_free(&go), tk_guard_free(&gq16), tk_guard_free(&gqs);
+          tk_guard_free(&gw);
         }
 }
 

@@ -4,6 +4,7 @@
 
 #include "qlinear/qlinear_kernels.h"
 #include "sparse/sparse_kernels.h"
+#include "attention/attention_cache.h"
 #include "tk_test.h"
 
 /* A host parallel-for that runs the parts on fresh threads, one per part,
@@ -140,6 +141,12 @@ static void qlinear_ex_bad_input_writes_nothing(void **state) {
   assert_int_equal(tk_qlinear_forward_ex(&e, NULL, x, batch, y), TK_ERR_ARG);
   assert_int_equal(tk_qlinear_forward_ex(&e, l, NULL, batch, y), TK_ERR_ARG);
   assert_int_equal(tk_qlinear_forward_ex(&e, l, x, 0, NULL), TK_OK);
+  /* A workspace sized for a batch serves every smaller batch, 1 included. */
+  for (size_t threads = 1; threads <= 9; threads++) {
+    const tk_exec t = {.parallel_for = host_backwards_for, .n_threads = threads};
+    const size_t most = tk_qlinear_workspace_bytes(l, batch, &t);
+    for (size_t b = 1; b <= batch; b++) assert_true(tk_qlinear_workspace_bytes(l, b, &t) <= most);
+  }
   assert_int_equal(tk_qlinear_workspace_bytes(NULL, 1, NULL), 0);
   assert_int_equal(tk_qlinear_workspace_bytes(l, 0, NULL), 0);
   assert_int_equal(tk_qlinear_workspace_bytes(l, SIZE_MAX, NULL), 0);
@@ -220,6 +227,76 @@ static void sparse_parts_bit_identical_to_one_part(tk_isa isa) {
     tk_csr_destroy(a);
     free(w), free(x), free(want), free(got);
   }
+}
+
+/* tk_attend in parts against one part, for every storage type,
+   kv-head counts below and above the part count, decode steps and
+   multi-token steps, a wrapped sliding ring, with and without a caller
+   workspace (at an odd address). */
+static void attend_parts_bit_identical_to_one_part(tk_isa isa) {
+  setup_execs();
+  const tk_kernels *k = tk_test_table(isa);
+  tk_rng r = {0xe8};
+  const size_t cfgs[][4] = {/* n_kv, group, head_dim, n_q */
+                            {1, 1, 8, 1}, {1, 4, 20, 1}, {2, 3, 16, 3}, {8, 4, 33, 1}, {3, 2, 64, 5}};
+  const tk_dtype dtypes[3] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++)
+    for (int dt = 0; dt < 3; dt++) {
+      const size_t n_kv = cfgs[ci][0], n_heads = n_kv * cfgs[ci][1], d = cfgs[ci][2];
+      const size_t n_q = cfgs[ci][3], cap = 40, len = 57; /* sliding: wraps */
+      tk_kv_config cfg = {.n_kv_heads = n_kv, .head_dim = d, .capacity = cap, .dtype = dtypes[dt],
+                          .sliding = true};
+      tk_kv_cache *c;
+      assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
+      float *kv = random_floats(&r, len * n_kv * d, -2, 2), *vv = random_floats(&r, len * n_kv * d, -2, 2);
+      assert_int_equal(tk_kv_cache_append_with(k, c, kv, vv, len), TK_OK);
+      const size_t n_out = n_q * n_heads * d;
+      float *q = random_floats(&r, n_out, -3, 3), *want = malloc(n_out * sizeof(float)),
+            *got = malloc(n_out * sizeof(float));
+      assert_non_null(want);
+      assert_non_null(got);
+      assert_int_equal(tk_attend_with(k, c, q, n_q, n_heads, want), TK_OK);
+      for (size_t e = 0; e < n_execs; e++)
+        for (int ws = 0; ws < 2; ws++) {
+          tk_exec ex = execs[e];
+          void *raw = NULL;
+          if (ws) {
+            ex.workspace_bytes = tk_attend_workspace_bytes(c, n_q, n_heads, &ex);
+            assert_true(ex.workspace_bytes > 0);
+            raw = malloc(ex.workspace_bytes + 1);
+            assert_non_null(raw);
+            ex.workspace = (char *)raw + 1;
+          }
+          memset(got, 0xff, n_out * sizeof(float));
+          assert_int_equal(tk_attend_ex_with(k, &ex, c, q, n_q, n_heads, got), TK_OK);
+          /* Parts of whole kv heads: the same bits. Parts of a head's rows run
+             the kernel on smaller row tiles, which sum in another order:
+             within fp32 rounding of these outputs (|out| <= max|v| = 2). */
+          const bool whole_heads = ex.n_threads <= n_kv;
+          for (size_t i = 0; i < n_out; i++)
+            if (whole_heads ? memcmp(&got[i], &want[i], sizeof(float)) != 0
+                            : !(fabsf(got[i] - want[i]) <= 2e-5f)) {
+              print_error("attend_ex %s (%s) dtype %d kv=%zu heads=%zu d=%zu n_q=%zu exec %zu (%zu parts)%s: [%zu] %g vs %g\n",
+                          tk_isa_name(isa), tk_test_kind(isa), dt, n_kv, n_heads, d, n_q, e,
+                          ex.n_threads, ws ? " caller workspace" : "", i, (double)got[i],
+                          (double)want[i]);
+              fail();
+            }
+          if (ws) {
+            /* One byte short: TK_ERR_ARG, nothing written. */
+            ex.workspace_bytes--;
+            memset(got, 0x5a, n_out * sizeof(float));
+            assert_int_equal(tk_attend_ex_with(k, &ex, c, q, n_q, n_heads, got), TK_ERR_ARG);
+            for (size_t i = 0; i < n_out * sizeof(float); i++) assert_int_equal(((unsigned char *)got)[i], 0x5a);
+          }
+          free(raw);
+        }
+      assert_int_equal(tk_attend_workspace_bytes(NULL, 1, n_heads, NULL), 0);
+      assert_int_equal(tk_attend_workspace_bytes(c, 0, n_heads, NULL), 0);
+      if (n_kv > 1) assert_int_equal(tk_attend_workspace_bytes(c, 1, n_heads + 1, NULL), 0);
+      tk_kv_cache_destroy(c);
+      free(kv), free(vv), free(q), free(want), free(got);
+    }
 }
 
 /* Rows quantized by the tk_quantize_s8 rule, imported, give the layer that
@@ -393,6 +470,7 @@ int main(void) {
       TK_TEST(qlinear_ex_bad_input_writes_nothing),
       TK_VARIANT_TEST(linear_f32_parts_match_one_part),
       TK_VARIANT_TEST(sparse_parts_bit_identical_to_one_part),
+      TK_VARIANT_TEST(attend_parts_bit_identical_to_one_part),
       TK_TEST(qlinear_create_s8_matches_create_of_dequantized),
       TK_TEST(qlinear_create_rows_matches_concatenated),
       TK_TEST(overlapping_outputs_rejected_or_handled),

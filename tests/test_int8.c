@@ -57,7 +57,12 @@ static void dot_s8_random_every_length_and_alignment(tk_isa isa) {
 }
 
 /* -128 * -128 is the product that saturates the int16 "sign trick"; the
-   longest all -128 dot is the largest exact result (131071 * 16384). */
+   longest all -128 dot is the largest exact result (131071 * 16384). VNNI
+   (vpdpbusd) multiplies a + 128 as u8: with a = 127 and b = -128 its lanes sum
+   255 * -128 per pair and wrap around int32 at the longest n, where the
+   corrected total (127 * -128 * 131071) still fits; the patterns that change
+   every element, every 4 (one vpdpbusd group) and every 64 (one zmm step) put
+   different extremes in different lanes and chains. */
 static void dot_s8_extreme_values(tk_isa isa) {
   build_lengths();
   size_t n = TK_DOT_S8_MAX_N;
@@ -66,16 +71,24 @@ static void dot_s8_extreme_values(tk_isa isa) {
   assert_non_null(b);
   struct {
     const char *name;
+    size_t period; /* a0, b0 for i / period even, a1, b1 for odd */
     int8_t a0, a1, b0, b1;
   } patterns[] = {
-      {"all -128 x -128", -128, -128, -128, -128}, {"all 127 x 127", 127, 127, 127, 127},
-      {"all -128 x 127", -128, -128, 127, 127},    {"alternating -128/127", -128, 127, -128, 127},
-      {"alternating opposite", -128, 127, 127, -128},
+      {"all -128 x -128", 1, -128, -128, -128, -128},
+      {"all 127 x 127", 1, 127, 127, 127, 127},
+      {"all -128 x 127", 1, -128, -128, 127, 127},
+      {"all 127 x -128", 1, 127, 127, -128, -128},
+      {"alternating -128/127", 1, -128, 127, -128, 127},
+      {"alternating opposite", 1, -128, 127, 127, -128},
+      {"alternating 127 x -128 / -128 x -128", 1, 127, -128, -128, -128},
+      {"groups of 4: 127 x -128 / -128 x 127", 4, 127, -128, -128, 127},
+      {"blocks of 64: 127 x -128 / -128 x -128", 64, 127, -128, -128, -128},
   };
   for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
     for (size_t i = 0; i < n; i++) {
-      a[i] = (i & 1) ? patterns[p].a1 : patterns[p].a0;
-      b[i] = (i & 1) ? patterns[p].b1 : patterns[p].b0;
+      const bool odd = (i / patterns[p].period) & 1;
+      a[i] = odd ? patterns[p].a1 : patterns[p].a0;
+      b[i] = odd ? patterns[p].b1 : patterns[p].b0;
     }
     for (size_t li = 0; li < n_lengths; li++) check_dot(isa, a, b, lengths[li], patterns[p].name);
   }
@@ -191,6 +204,10 @@ static void public_int8_functions(tk_isa isa) {
     for (size_t i = 0; i < n; i++) x[i] = tk_rng_f32(&r, -5.0f, 3.0f);
     float scale = -1.0f;
     assert_int_equal(tk_quantize_s8(x, n, q, &scale), TK_OK);
+    if (n == 0) {
+      assert_true(scale == -1.0f); /* empty: nothing written */
+      continue;
+    }
     float m = 0.0f;
     for (size_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
     assert_true(scale == (m == 0.0f ? 1.0f : m / 127.0f));
@@ -246,8 +263,9 @@ static void bad_input_returns_status_and_writes_nothing(void **state) {
   }
   for (size_t i = 0; i < 9; i++) assert_int_equal(q[i], 0x33);
   assert_true(scale == 42.0f);
+  /* Empty: TK_OK and nothing written, the scale included. */
   assert_int_equal(tk_quantize_s8(NULL, 0, NULL, &scale), TK_OK);
-  assert_true(scale == 1.0f);
+  assert_true(scale == 42.0f);
 
   float back[9];
   for (size_t i = 0; i < 9; i++) back[i] = -1.0f;

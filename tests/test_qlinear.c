@@ -177,14 +177,19 @@ static void qlinear_matches_quantized_reference(tk_isa isa) {
 
 /* Integer weights and activations whose rows reach +-127 quantize with scale 1
    to themselves, so y is the int32 accumulator converted to float: compared
-   bit for bit, including the largest sums (127 * 127 * in) and in at its limit. */
+   bit for bit, including the largest sums (127 * 127 * in) and in at its limit.
+   VNNI multiplies x + 128 as u8: with x = 127 and w = -127 its lanes sum
+   255 * -127 * in, which wraps int32 at TK_QLINEAR_MAX_IN, and the correction
+   by -128 * wsum must make it exact again; batch 1 runs the GEMV's split-k
+   chains, batch 9 and 13 a whole microkernel step (MR 8 or 12) and a rest. */
 static void qlinear_int32_part_exact_at_extremes(tk_isa isa) {
   const size_t ins[] = {1, 5, 8, 33, 4095, TK_QLINEAR_MAX_IN};
+  const size_t batches[] = {1, 9, 13};
   tk_rng r = {42};
   const tk_kernels *k = tk_test_table(isa);
-  for (size_t ii = 0; ii < COUNT(ins); ii++) {
-    size_t in = ins[ii];
-    size_t out = in > 5000 ? 9 : 17, batch = in > 5000 ? 2 : 7;
+  for (size_t ii = 0; ii < COUNT(ins) * COUNT(batches); ii++) {
+    size_t in = ins[ii / COUNT(batches)], batch = batches[ii % COUNT(batches)];
+    size_t out = 17;
     float *w = malloc(out * in * sizeof(float)), *x = malloc(batch * in * sizeof(float));
     float *y = malloc(batch * out * sizeof(float));
     assert_true(w && x && y);
@@ -227,6 +232,119 @@ static void qlinear_int32_part_exact_at_extremes(tk_isa isa) {
     free(x);
     free(y);
   }
+}
+
+/* Step and tile tails: out over whole and partial 8-row tiles and 16-row tile
+   pairs (1 .. 33), batch on both sides of every ISA's microkernel rows
+   (TK_QL_MR: 1, 2, 4, 6, 8, 12) and of their doubles, and with a large in
+   across the batch block (tk_ql_batch_block: 21 rows at in 3001, not a
+   multiple of any MR). Each variant gives the scalar variant's bits, and the
+   scalar ones match the reference. Built once, read by every variant. */
+static const size_t tail_outs[] = {1, 7, 8, 9, 15, 16, 17, 24, 33};
+static const size_t tail_batches[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25};
+static const shape tail_big[] = {{20, 17, 3001}, {21, 33, 3001}, {22, 17, 3001}, {43, 33, 3001}};
+enum { N_TAIL = COUNT(tail_outs) * COUNT(tail_batches) + COUNT(tail_big) };
+typedef struct tail_case {
+  shape s;
+  float *x, *y_scalar;
+  tk_qlinear *l;
+} tail_case;
+static tail_case tail_cases[N_TAIL];
+static bool tail_cases_ready;
+
+static void prepare_tail_cases(void) {
+  if (tail_cases_ready) return;
+  tk_rng r = {0x7a11};
+  for (size_t i = 0; i < N_TAIL; i++) {
+    tail_case *c = &tail_cases[i];
+    c->s = i < N_TAIL - COUNT(tail_big)
+               ? (shape){tail_batches[i % COUNT(tail_batches)], tail_outs[i / COUNT(tail_batches)], 37}
+               : tail_big[i - (N_TAIL - COUNT(tail_big))];
+    const shape s = c->s;
+    float *w = malloc(s.out * s.in * sizeof(float)), *bias = malloc(s.out * sizeof(float));
+    c->x = malloc(s.batch * s.in * sizeof(float));
+    c->y_scalar = malloc(s.batch * s.out * sizeof(float));
+    assert_true(w && bias && c->x && c->y_scalar);
+    fill_case(&r, w, s.out, s.in);
+    fill_case(&r, c->x, s.batch, s.in);
+    for (size_t o = 0; o < s.out; o++) bias[o] = tk_rng_f32(&r, -4.0f, 4.0f);
+    assert_int_equal(tk_qlinear_create(w, s.out, s.in, bias, &c->l), TK_OK);
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(TK_ISA_SCALAR), c->l, c->x, s.batch,
+                                             c->y_scalar),
+                     TK_OK);
+    ref_q ref = ref_qlinear(w, s.out, s.in, c->x, s.batch);
+    check_qlinear_output("qlinear_s8", TK_ISA_SCALAR, s, true, bias, &ref, c->y_scalar);
+    ref_free(&ref);
+    free(w);
+    free(bias);
+  }
+  tail_cases_ready = true;
+}
+
+static void qlinear_tile_and_batch_tails_bit_identical_to_scalar(tk_isa isa) {
+  prepare_tail_cases();
+  for (size_t i = 0; i < N_TAIL; i++) {
+    const tail_case *c = &tail_cases[i];
+    const shape s = c->s;
+    float *y = malloc((s.batch * s.out + 1) * sizeof(float));
+    assert_non_null(y);
+    y[s.batch * s.out] = -77.0f;
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(isa), c->l, c->x, s.batch, y), TK_OK);
+    assert_true(y[s.batch * s.out] == -77.0f);
+    for (size_t j = 0; j < s.batch * s.out; j++)
+      if (memcmp(&y[j], &c->y_scalar[j], sizeof(float)) != 0) {
+        print_error("qlinear_s8 %s (%s) batch=%zu out=%zu in=%zu: y[%zu][%zu] = %a, scalar %a\n",
+                    tk_isa_name(isa), tk_test_kind(isa), s.batch, s.out, s.in, j / s.out,
+                    j % s.out, (double)y[j], (double)c->y_scalar[j]);
+        fail();
+      }
+    free(y);
+  }
+}
+
+/* A layer created under any ISA this CPU runs (its weights quantized by that
+   ISA's kernels) holds the same packed bytes, as tk_qlinear_export shows, and
+   runs under this variant with the scalar-created layer's bits. */
+static void qlinear_layer_created_under_each_isa_runs_here(tk_isa isa) {
+  enum { B = 9, N = 33, K = 75 };
+  tk_rng r = {0xc4ea7e};
+  float *w = malloc(N * K * sizeof(float)), x[B * K], bias[N], y0[B * N], y[B * N];
+  int8_t *wq0 = malloc(N * K), *wq = malloc(N * K);
+  float s0[N], b0[N], s1[N], b1[N];
+  assert_true(w && wq0 && wq);
+  fill_case(&r, w, N, K);
+  fill_case(&r, x, B, K);
+  for (size_t o = 0; o < N; o++) bias[o] = tk_rng_f32(&r, -1.0f, 1.0f);
+  const tk_kernels *k = tk_test_table(isa);
+  tk_qlinear *l0 = NULL;
+  tk_test_use_isa(TK_ISA_SCALAR);
+  assert_int_equal(tk_qlinear_create(w, N, K, bias, &l0), TK_OK);
+  assert_int_equal(tk_qlinear_export(l0, wq0, s0, b0), TK_OK);
+  for (size_t b = 1; b <= B; b += B - 1) {
+    assert_int_equal(tk_qlinear_forward_with(tk_test_table(TK_ISA_SCALAR), l0, x, b, y0), TK_OK);
+    for (tk_isa c = 0; c < TK_ISA_COUNT; c++) {
+      if (!tk_isa_available(c)) continue;
+      tk_test_use_isa(c);
+      tk_qlinear *l = NULL;
+      assert_int_equal(tk_qlinear_create(w, N, K, bias, &l), TK_OK);
+      assert_int_equal(tk_qlinear_export(l, wq, s1, b1), TK_OK);
+      assert_memory_equal(wq, wq0, N * K);
+      assert_memory_equal(s1, s0, sizeof s0);
+      assert_memory_equal(b1, b0, sizeof b0);
+      assert_int_equal(tk_qlinear_forward_with(k, l, x, b, y), TK_OK);
+      if (memcmp(y, y0, b * N * sizeof(float)) != 0) {
+        print_error("qlinear_s8 %s (%s) batch=%zu out=%d in=%d: the layer created under %s "
+                    "differs from the scalar-created layer under scalar\n",
+                    tk_isa_name(isa), tk_test_kind(isa), b, N, K, tk_isa_name(c));
+        fail();
+      }
+      tk_qlinear_destroy(l);
+    }
+  }
+  tk_qlinear_destroy(l0);
+  free(w);
+  free(wq0);
+  free(wq);
 }
 
 /* A compare, not fmax(): aarch64 GCC 12 crashes vectorizing an fmax reduction here. */
@@ -542,6 +660,8 @@ int main(void) {
   const tk_test_case tests[] = {
       TK_VARIANT_TEST(qlinear_matches_quantized_reference),
       TK_VARIANT_TEST(qlinear_int32_part_exact_at_extremes),
+      TK_VARIANT_TEST(qlinear_tile_and_batch_tails_bit_identical_to_scalar),
+      TK_VARIANT_TEST(qlinear_layer_created_under_each_isa_runs_here),
       TK_TEST(qlinear_accuracy_within_quantization_bound),
       TK_VARIANT_TEST(qlinear_public_same_result_as_scalar),
       TK_VARIANT_TEST(qlinear_huge_scales_zero_sum_gives_bias),

@@ -8,51 +8,37 @@
 
 /* ---- loading ---- */
 
-/* A block of `n` rows of a weight matrix, in the mapped file. */
-typedef struct row_block {
-  const float *w;
-  size_t n;
-} row_block;
-
 static bool all_finite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return false;
   return true;
 }
 
-/* Makes one layer of the row blocks stacked in order (several blocks: a
-   fused layer, concatenated here because tk_qlinear_create and
-   tk_linear_f32 take one [out][in] array). */
-static bool linear_init(llama_linear *l, const row_block *blocks, size_t n_blocks, size_t in,
-                        bool f32, const char *what, llama_err *err) {
+/* Makes one layer of the row blocks (their sizes are those of arrays in the
+   mapped file: they cannot overflow). int8: tk_qlinear_create_rows quantizes
+   and packs every block's rows into one layer, reading them where they are. */
+static bool linear_init(llama_linear *l, const tk_qlinear_rows *blocks, size_t n_blocks,
+                        size_t in, bool f32, const char *what, llama_err *err) {
   memset(l, 0, sizeof *l);
   l->in = in;
-  for (size_t b = 0; b < n_blocks; b++) l->out += blocks[b].n;
-  /* the sizes are those of arrays in the file: they cannot overflow */
-  const float *w = blocks[0].w;
-  float *cat = NULL;
-  if (n_blocks > 1) {
-    cat = malloc(l->out * in * sizeof *cat);
-    if (!cat) return llama_fail(err, "%s: out of memory", what);
-    for (size_t b = 0, row = 0; b < n_blocks; row += blocks[b].n, b++)
-      memcpy(cat + row * in, blocks[b].w, blocks[b].n * in * sizeof *cat);
-    w = cat;
+  l->n_blocks = n_blocks;
+  for (size_t b = 0; b < n_blocks; b++) {
+    l->rows[b] = blocks[b].rows;
+    l->out += blocks[b].rows;
+    if (f32) {
+      l->w[b] = blocks[b].w;
+      if (!all_finite(blocks[b].w, blocks[b].rows * in))
+        return llama_fail(err, "%s: weights not finite", what);
+    }
   }
-  if (f32) {
-    l->w = w;
-    l->owned = cat;
-    if (!all_finite(w, l->out * in)) return llama_fail(err, "%s: weights not finite", what);
-    return true;
-  }
-  tk_status st = tk_qlinear_create(w, l->out, in, NULL, &l->q);
-  free(cat); /* the layer keeps its own int8 copy */
-  if (st != TK_OK) return llama_fail(err, "%s: tk_qlinear_create: %s", what, tk_status_str(st));
+  if (f32) return true;
+  tk_status st = tk_qlinear_create_rows(blocks, n_blocks, in, &l->q);
+  if (st != TK_OK) return llama_fail(err, "%s: tk_qlinear_create_rows: %s", what, tk_status_str(st));
   return true;
 }
 
 static void linear_free(llama_linear *l) {
   tk_qlinear_destroy(l->q);
-  free(l->owned);
   memset(l, 0, sizeof *l);
 }
 
@@ -67,10 +53,11 @@ static bool layer_init(llama_layer *L, const llama_config *c, const llama_weight
   L->rms_ffn = w->rms_ffn + l * D;
   if (!all_finite(L->rms_att, D) || !all_finite(L->rms_ffn, D))
     return llama_fail(err, "layer %zu: rmsnorm weights not finite", l);
-  const row_block qkv[] = {{w->wq + l * D * D, D}, {w->wk + l * KV * D, KV}, {w->wv + l * KV * D, KV}};
-  const row_block wo[] = {{w->wo + l * D * D, D}};
-  const row_block w13[] = {{w->w1 + l * H * D, H}, {w->w3 + l * H * D, H}};
-  const row_block w2[] = {{w->w2 + l * D * H, D}};
+  const tk_qlinear_rows qkv[] = {{w->wq + l * D * D, D, NULL}, {w->wk + l * KV * D, KV, NULL},
+                                 {w->wv + l * KV * D, KV, NULL}};
+  const tk_qlinear_rows wo[] = {{w->wo + l * D * D, D, NULL}};
+  const tk_qlinear_rows w13[] = {{w->w1 + l * H * D, H, NULL}, {w->w3 + l * H * D, H, NULL}};
+  const tk_qlinear_rows w2[] = {{w->w2 + l * D * H, D, NULL}};
   char what[4][64];
   snprintf(what[0], sizeof what[0], "layer %zu wq|wk|wv", l);
   snprintf(what[1], sizeof what[1], "layer %zu wo", l);
@@ -95,7 +82,7 @@ bool llama_model_load(const llama_checkpoint *ck, bool f32_weights, llama_model 
   bool ok = true;
   for (size_t l = 0; ok && l < c->n_layers; l++)
     ok = layer_init(&m->layers[l], c, &ck->w, l, f32_weights, err);
-  const row_block cls[] = {{ck->w.classifier, c->vocab_size}};
+  const tk_qlinear_rows cls[] = {{ck->w.classifier, c->vocab_size, NULL}};
   ok = ok && linear_init(&m->classifier, cls, 1, c->dim, f32_weights, "classifier", err);
   if (!ok) llama_model_free(m);
   return ok;
@@ -133,8 +120,25 @@ static bool alloc_rows(float **p, size_t rows, size_t width) {
   return *p != NULL;
 }
 
+/* The largest scratch any int8 product of the model needs with the
+   session's threads (tk_qlinear_workspace_bytes covers every batch up to the
+   one asked for: the prompt's, and the decode steps' 1). */
+static size_t workspace_bytes(const llama_model *m, size_t max_batch, const tk_exec *e) {
+  size_t bytes = tk_qlinear_workspace_bytes(m->classifier.q, 1, e); /* 0 for fp32 */
+  for (size_t l = 0; l < m->cfg.n_layers; l++) {
+    const llama_layer *L = &m->layers[l];
+    const tk_qlinear *layers[] = {L->qkv.q, L->wo.q, L->w13.q, L->w2.q};
+    for (size_t i = 0; i < 4; i++) {
+      size_t need = tk_qlinear_workspace_bytes(layers[i], max_batch, e);
+      if (need > bytes) bytes = need;
+    }
+  }
+  return bytes;
+}
+
 bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batch,
-                          tk_dtype cache_dtype, llama_session *s, llama_err *err) {
+                          tk_dtype cache_dtype, const tk_exec *threads, llama_session *s,
+                          llama_err *err) {
   memset(s, 0, sizeof *s);
   const llama_config *c = &m->cfg;
   if (capacity == 0 || max_batch == 0 || max_batch > capacity)
@@ -142,13 +146,25 @@ bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batc
   s->capacity = capacity;
   s->n_layers = c->n_layers;
   s->max_batch = max_batch;
-  size_t B = max_batch;
+  size_t B = max_batch, fused = c->dim + 2 * c->kv_dim;
+  if (fused < 2 * c->hidden_dim) fused = 2 * c->hidden_dim;
   bool ok = (s->caches = calloc(c->n_layers, sizeof *s->caches)) != NULL &&
             alloc_rows(&s->x, B, c->dim) && alloc_rows(&s->xb, B, c->dim) &&
-            alloc_rows(&s->qkv, B, c->dim + 2 * c->kv_dim) && alloc_rows(&s->q, B, c->dim) &&
+            alloc_rows(&s->fused, B, fused) && alloc_rows(&s->q, B, c->dim) &&
             alloc_rows(&s->k, B, c->kv_dim) && alloc_rows(&s->v, B, c->kv_dim) &&
-            alloc_rows(&s->h13, B, 2 * c->hidden_dim) && alloc_rows(&s->h, B, c->hidden_dim) &&
+            alloc_rows(&s->h1, B, c->hidden_dim) && alloc_rows(&s->h3, B, c->hidden_dim) &&
             alloc_rows(&s->rope, B, c->head_size);
+  if (ok && threads) {
+    s->exec = *threads;
+    s->exec.workspace = NULL;
+    s->exec.workspace_bytes = 0;
+  }
+  size_t ws = ok ? workspace_bytes(m, max_batch, &s->exec) : 0;
+  if (ok && ws) {
+    ok = (s->workspace = malloc(ws)) != NULL;
+    s->exec.workspace = s->workspace;
+    s->exec.workspace_bytes = ws;
+  }
   if (!ok) {
     llama_session_free(s);
     return llama_fail(err, "out of memory for a batch of %zu tokens", max_batch);
@@ -170,14 +186,15 @@ bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batc
 void llama_session_free(llama_session *s) {
   for (size_t l = 0; s->caches && l < s->n_layers; l++) tk_kv_cache_destroy(s->caches[l]);
   free(s->caches);
+  free(s->workspace);
   free(s->x);
   free(s->xb);
-  free(s->qkv);
+  free(s->fused);
   free(s->q);
   free(s->k);
   free(s->v);
-  free(s->h13);
-  free(s->h);
+  free(s->h1);
+  free(s->h3);
   free(s->rope);
   memset(s, 0, sizeof *s);
 }
@@ -194,15 +211,34 @@ size_t llama_session_cache_bytes(const llama_session *s) {
 }
 
 size_t llama_session_buffer_bytes(const llama_session *s, const llama_config *c) {
-  size_t per_token = 4 * c->dim + 4 * c->kv_dim + 3 * c->hidden_dim + c->head_size;
-  return s->max_batch * per_token * sizeof(float);
+  size_t fused = c->dim + 2 * c->kv_dim;
+  if (fused < 2 * c->hidden_dim) fused = 2 * c->hidden_dim;
+  size_t per_token = 3 * c->dim + 2 * c->kv_dim + fused + 2 * c->hidden_dim + c->head_size;
+  return s->max_batch * per_token * sizeof(float) + s->exec.workspace_bytes;
 }
 
 /* ---- forward ---- */
 
-static tk_status linear_forward(const llama_linear *l, const float *x, size_t batch, float *y) {
-  if (l->q) return tk_qlinear_forward(l->q, x, batch, y);
-  return tk_linear_f32(l->w, l->out, l->in, NULL, x, batch, y);
+/* y[b] [n][rows of block b] = x [n][in] W_b^T for every block b of l, on the
+   session's threads. */
+static tk_status linear_forward(llama_session *s, const llama_linear *l, const float *x, size_t n,
+                                float *const *y) {
+  if (!l->q) {
+    for (size_t b = 0; b < l->n_blocks; b++) {
+      tk_status st = tk_linear_f32_ex(&s->exec, l->w[b], l->rows[b], l->in, NULL, x, n, y[b]);
+      if (st != TK_OK) return st;
+    }
+    return TK_OK;
+  }
+  if (l->n_blocks == 1) return tk_qlinear_forward_ex(&s->exec, l->q, x, n, y[0]);
+  tk_status st = tk_qlinear_forward_ex(&s->exec, l->q, x, n, s->fused);
+  if (st != TK_OK) return st;
+  /* the fused rows [n][block 0 | block 1 | ...] into each block's [n][rows] */
+  const float *f = s->fused;
+  for (size_t r = 0; r < n; r++)
+    for (size_t b = 0; b < l->n_blocks; f += l->rows[b], b++)
+      memcpy(y[b] + r * l->rows[b], f, l->rows[b] * sizeof *f);
+  return TK_OK;
 }
 
 static bool tk_ok(tk_status st, size_t layer, const char *what, llama_err *err) {
@@ -244,24 +280,9 @@ static void rope_rotate(float *v, size_t n, size_t n_heads, size_t head_size, co
       }
 }
 
-/* The fused projection [n][q | k | v] into three dense arrays q [n][dim],
-   k, v [n][kv_dim]: the layouts tk_attend and tk_kv_cache_append take. */
-static void split_qkv(const llama_config *c, const float *qkv, size_t n, float *q, float *k, float *v) {
-  size_t D = c->dim, KV = c->kv_dim;
-  for (size_t r = 0; r < n; r++, qkv += D + 2 * KV) {
-    memcpy(q + r * D, qkv, D * sizeof *q);
-    memcpy(k + r * KV, qkv + D, KV * sizeof *k);
-    memcpy(v + r * KV, qkv + D + KV, KV * sizeof *v);
-  }
-}
-
-/* h = silu(w1 x) * (w3 x) for each of n rows of h13 [n][w1 x | w3 x]. */
-static void swiglu(const float *h13, size_t n, size_t hidden, float *h) {
-  for (size_t r = 0; r < n; r++, h13 += 2 * hidden, h += hidden)
-    for (size_t i = 0; i < hidden; i++) {
-      float g = h13[i];
-      h[i] = g / (1.0f + expf(-g)) * h13[hidden + i];
-    }
+/* h1 = silu(h1) * h3, elementwise over n values (w1 x and w3 x). */
+static void swiglu(float *h1, const float *h3, size_t n) {
+  for (size_t i = 0; i < n; i++) h1[i] = h1[i] / (1.0f + expf(-h1[i])) * h3[i];
 }
 
 static void add(float *x, const float *d, size_t n) {
@@ -274,14 +295,14 @@ static bool attention_block(const llama_model *m, llama_session *s, size_t l, si
   const llama_config *c = &m->cfg;
   const llama_layer *L = &m->layers[l];
   rmsnorm_rows(s->xb, s->x, L->rms_att, n, c->dim);
-  if (!tk_ok(linear_forward(&L->qkv, s->xb, n, s->qkv), l, "wq|wk|wv", err)) return false;
-  split_qkv(c, s->qkv, n, s->q, s->k, s->v);
+  float *const qkv[] = {s->q, s->k, s->v};
+  if (!tk_ok(linear_forward(s, &L->qkv, s->xb, n, qkv), l, "wq|wk|wv", err)) return false;
   rope_rotate(s->q, n, c->n_heads, c->head_size, s->rope);
   rope_rotate(s->k, n, c->n_kv_heads, c->head_size, s->rope);
   /* the cache takes this step's positions; the n queries are theirs (causal) */
   if (!tk_ok(tk_kv_cache_append(s->caches[l], s->k, s->v, n), l, "KV cache append", err) ||
       !tk_ok(tk_attend(s->caches[l], s->q, n, c->n_heads, s->q), l, "attend", err) ||
-      !tk_ok(linear_forward(&L->wo, s->q, n, s->xb), l, "wo", err))
+      !tk_ok(linear_forward(s, &L->wo, s->q, n, &s->xb), l, "wo", err))
     return false;
   add(s->x, s->xb, n * c->dim);
   return true;
@@ -292,9 +313,10 @@ static bool ffn_block(const llama_model *m, llama_session *s, size_t l, size_t n
   const llama_config *c = &m->cfg;
   const llama_layer *L = &m->layers[l];
   rmsnorm_rows(s->xb, s->x, L->rms_ffn, n, c->dim);
-  if (!tk_ok(linear_forward(&L->w13, s->xb, n, s->h13), l, "w1|w3", err)) return false;
-  swiglu(s->h13, n, c->hidden_dim, s->h);
-  if (!tk_ok(linear_forward(&L->w2, s->h, n, s->xb), l, "w2", err)) return false;
+  float *const h13[] = {s->h1, s->h3};
+  if (!tk_ok(linear_forward(s, &L->w13, s->xb, n, h13), l, "w1|w3", err)) return false;
+  swiglu(s->h1, s->h3, n * c->hidden_dim);
+  if (!tk_ok(linear_forward(s, &L->w2, s->h1, n, &s->xb), l, "w2", err)) return false;
   add(s->x, s->xb, n * c->dim);
   return true;
 }
@@ -316,7 +338,7 @@ bool llama_forward(const llama_model *m, llama_session *s, const int32_t *tokens
     if (!attention_block(m, s, l, n, err) || !ffn_block(m, s, l, n, err)) return false;
   /* only the last token's logits: they pick the next token */
   rmsnorm_rows(s->xb, s->x + (n - 1) * c->dim, m->rms_final, 1, c->dim);
-  tk_status st = linear_forward(&m->classifier, s->xb, 1, logits);
+  tk_status st = linear_forward(s, &m->classifier, s->xb, 1, &logits);
   if (st != TK_OK) return llama_fail(err, "classifier: %s", tk_status_str(st));
   s->pos += n;
   return true;

@@ -6,23 +6,29 @@
 
 #include "checkpoint.h"
 
-/* A linear layer y [batch][out] = x [batch][in] W^T, either int8 (tk_qlinear,
-   which holds its own packed copy) or fp32 (tk_linear_f32 straight from W). */
+/* A linear layer y = x W^T made of one or more row blocks (fused layers: q|k|v,
+   w1|w3), each block's outputs written to an array of its own. int8: one
+   tk_qlinear of every block's rows (tk_qlinear_create_rows: no concatenated
+   copy; one pass over the input and one activation quantization for all
+   blocks), its fused output then split per block. fp32: one tk_linear_f32_ex
+   per block, straight from the mapped file (fusing buys fp32 nothing: there
+   is no activation quantization to share). */
+enum { LLAMA_MAX_BLOCKS = 3 };
 typedef struct llama_linear {
-  size_t out, in;
-  tk_qlinear *q;    /* int8 weights, or NULL for fp32 */
-  const float *w;   /* fp32: [out][in], in the mapped file or in `owned` */
-  float *owned;     /* fp32 rows we concatenated (fused layers), else NULL */
+  size_t in, out;                   /* out: the rows of all blocks */
+  size_t n_blocks;
+  size_t rows[LLAMA_MAX_BLOCKS];    /* rows of each block */
+  const float *w[LLAMA_MAX_BLOCKS]; /* fp32: block b [rows[b]][in], in the mapped file */
+  tk_qlinear *q;                    /* int8 weights of all blocks, or NULL for fp32 */
 } llama_linear;
 
-/* One transformer block. q, k and v are one layer (their rows stacked: one
-   pass over the input, one activation quantization), so are w1 and w3. */
+/* One transformer block. */
 typedef struct llama_layer {
   const float *rms_att; /* [dim] */
   const float *rms_ffn; /* [dim] */
-  llama_linear qkv;     /* [dim + 2 kv_dim][dim]: wq rows, then wk, then wv */
+  llama_linear qkv;     /* blocks wq [dim][dim], wk, wv [kv_dim][dim] */
   llama_linear wo;      /* [dim][dim] */
-  llama_linear w13;     /* [2 hidden][dim]: w1 rows, then w3 */
+  llama_linear w13;     /* blocks w1, w3 [hidden][dim] */
   llama_linear w2;      /* [dim][hidden] */
 } llama_layer;
 
@@ -43,30 +49,37 @@ void llama_model_free(llama_model *m);
    row and the norms are negligible). */
 size_t llama_model_weight_bytes(const llama_model *m);
 
-/* Activations and KV caches of one sequence. Buffers are [max_batch][...]:
-   a forward call takes up to max_batch tokens at once (the prompt). */
+/* Activations, KV caches and the threads of one sequence. Buffers are
+   [max_batch][...]: a forward call takes up to max_batch tokens at once (the
+   prompt). Nothing is allocated after llama_session_create: a decode step
+   runs on these buffers, the caches and the workspace (tinykern's scratch). */
 typedef struct llama_session {
   size_t capacity;       /* positions the caches hold */
   size_t max_batch;
   size_t pos;            /* positions already run */
   size_t n_layers;
+  tk_exec exec;          /* every tinykern product: the host's threads and `workspace` */
+  void *workspace;       /* scratch of the largest int8 product */
   tk_kv_cache **caches;  /* [n_layers] */
   float *x;              /* [B][dim] residual stream */
   float *xb;             /* [B][dim] normalized input / a block's output */
-  float *qkv;            /* [B][dim + 2 kv_dim] fused projection */
+  float *fused;          /* [B][max(dim + 2 kv_dim, 2 hidden)] an int8 fused layer's output */
   float *q;              /* [B][dim] queries, then the attention output in place */
   float *k, *v;          /* [B][kv_dim] this step's keys and values */
-  float *h13;            /* [B][2 hidden] w1 x, then w3 x */
-  float *h;              /* [B][hidden] SwiGLU output */
+  float *h1, *h3;        /* [B][hidden] w1 x (then the SwiGLU output), w3 x */
   float *rope;           /* [B][head_size / 2][2] cos, sin per position and pair */
 } llama_session;
 
+/* threads: how tinykern's products run in parallel (tk_pool_exec of a pool,
+   or the host's own parallel_for; its workspace fields are ignored: the
+   session sizes and owns its workspace); NULL: on the calling thread. */
 bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batch,
-                          tk_dtype cache_dtype, llama_session *s, llama_err *err);
+                          tk_dtype cache_dtype, const tk_exec *threads, llama_session *s,
+                          llama_err *err);
 void llama_session_free(llama_session *s);
 /* Forgets every position (the caches are reset, not freed). */
 void llama_session_reset(llama_session *s);
-/* Bytes of the KV caches, and of the activation buffers. */
+/* Bytes of the KV caches, and of the activation buffers and workspace. */
 size_t llama_session_cache_bytes(const llama_session *s);
 size_t llama_session_buffer_bytes(const llama_session *s, const llama_config *c);
 

@@ -18,13 +18,14 @@ typedef struct options {
   bool f32_weights;
   tk_dtype cache;
   size_t repeat;
+  size_t threads;       /* 0: one per CPU */
   bool bandwidth, json;
 } options;
 
 static void usage(void) {
   fprintf(stderr,
           "usage: tinykern-llama CHECKPOINT.bin TOKENIZER.bin [options]\n"
-          "  Runs a llama2.c checkpoint (legacy fp32 format) single-threaded on tinykern.\n"
+          "  Runs a llama2.c checkpoint (legacy fp32 format) on tinykern.\n"
           "  -p, --prompt TEXT      prompt (default \"Once upon a time\")\n"
           "  -n, --steps N          tokens to generate (default 128); stops early at BOS\n"
           "  --prompt-tokens N      prefill exactly N tokens: the prompt's, repeated\n"
@@ -34,8 +35,9 @@ static void usage(void) {
           "  --f32                  fp32 weights (tk_linear_f32); default int8 (tk_qlinear)\n"
           "  --cache f32|f16|s8     KV cache storage (default f32)\n"
           "  --isa NAME             tinykern variant, as TINYKERN_ISA (default: the best)\n"
+          "  --threads N            threads of the matrix products, 0 = one per CPU (default 1)\n"
           "  --repeat N             run N times, report the median and range (default 1)\n"
-          "  --bandwidth            measure this thread's DRAM read bandwidth (1 GiB read)\n"
+          "  --bandwidth            measure the DRAM read bandwidth (1 GiB read), 1 and N threads\n"
           "  --json                 one JSON object on stdout instead of text\n");
 }
 
@@ -83,6 +85,7 @@ static bool parse_valued(const char *opt, const char *val, options *o) {
   else if (!strcmp(opt, "-s") || !strcmp(opt, "--seed")) return parse_u64(val, &o->seed);
   else if (!strcmp(opt, "--cache")) return parse_cache(val, &o->cache);
   else if (!strcmp(opt, "--repeat")) return parse_size(val, &o->repeat) && o->repeat > 0;
+  else if (!strcmp(opt, "--threads")) return parse_size(val, &o->threads);
   else if (!strcmp(opt, "--isa")) {
     if (tk_isa_from_name(val, &isa) != TK_OK || tk_isa_select(isa) != TK_OK) {
       fprintf(stderr, "tinykern-llama: ISA %s is not available here\n", val);
@@ -94,7 +97,7 @@ static bool parse_valued(const char *opt, const char *val, options *o) {
 
 static bool parse_options(int argc, char **argv, options *o) {
   *o = (options){.prompt = "Once upon a time", .steps = 128, .temperature = 0.8f, .top_p = 0.9f,
-                 .seed = 42, .cache = TK_DTYPE_F32, .repeat = 1};
+                 .seed = 42, .cache = TK_DTYPE_F32, .repeat = 1, .threads = 1};
   int n_paths = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -112,6 +115,8 @@ static bool parse_options(int argc, char **argv, options *o) {
 
 /* Everything one run needs, loaded once. */
 typedef struct runtime {
+  tk_pool *pool;     /* the threads of --threads, or NULL for the calling thread alone */
+  tk_exec threads;   /* how the pool runs parts (tk_pool_exec) */
   llama_checkpoint ck;
   llama_tokenizer tok;
   llama_model model;
@@ -144,6 +149,14 @@ static bool build_prompt(runtime *rt, const options *o, llama_err *err) {
 }
 
 static bool load(runtime *rt, const options *o, llama_err *err) {
+  if (o->threads != 1) {
+    tk_status st = tk_pool_create(o->threads, &rt->pool);
+    if (st == TK_ERR_UNSUPPORTED)
+      return llama_fail(err, "--threads %zu: tinykern was built without its pool (pthreadpool)",
+                        o->threads);
+    if (st != TK_OK) return llama_fail(err, "thread pool: %s", tk_status_str(st));
+  }
+  rt->threads = tk_pool_exec(rt->pool);
   if (!llama_checkpoint_open(o->checkpoint, &rt->ck, err)) return false;
   const llama_config *c = &rt->ck.cfg;
   if (!llama_tokenizer_load(o->tokenizer, c->vocab_size, &rt->tok, err) ||
@@ -156,7 +169,7 @@ static bool load(runtime *rt, const options *o, llama_err *err) {
                       rt->n_prompt, o->steps, c->seq_len);
   /* the caches hold exactly this run; the prompt is one step */
   if (!llama_session_create(&rt->model, rt->n_prompt + o->steps, rt->n_prompt, o->cache,
-                            &rt->session, err))
+                            &rt->threads, &rt->session, err))
     return false;
   rt->logits = malloc(c->vocab_size * sizeof *rt->logits);
   rt->output = malloc(o->steps * sizeof *rt->output);
@@ -170,6 +183,7 @@ static void unload(runtime *rt) {
   llama_sampler_free(&rt->sampler);
   llama_tokenizer_free(&rt->tok);
   llama_checkpoint_close(&rt->ck);
+  tk_pool_destroy(rt->pool);
   free(rt->logits);
   free(rt->prompt);
   free(rt->output);
@@ -186,14 +200,16 @@ static void print_piece(const runtime *rt, int32_t prev, int32_t id) {
   fflush(stdout);
 }
 
-/* A moment on two clocks: the wall clock (what the user waits) and this
-   thread's CPU time (what the code costs: on a shared machine the thread is
-   often descheduled, and only the CPU time is comparable between runs). */
+/* A moment on two clocks: the wall clock (what the user waits) and the
+   process's CPU time, all threads (what the code costs: on a shared machine
+   the threads are often descheduled, and only the CPU time is comparable
+   between runs of one thread count; pool threads spin between the parts of
+   a step, so with N threads it is about N x the wall time they ran). */
 typedef struct stamp {
   double wall, cpu;
 } stamp;
 
-static stamp stamp_now(void) { return (stamp){llama_now(), llama_cpu_now()}; }
+static stamp stamp_now(void) { return (stamp){llama_now(), llama_process_cpu_now()}; }
 
 static stamp stamp_since(stamp t0) {
   stamp t = stamp_now();
@@ -255,32 +271,58 @@ static spread spread_of(double *v, size_t n) {
   return (spread){median, v[0], v[n - 1]};
 }
 
-/* This thread's DRAM read bandwidth in GB/s of CPU time (as bench/'s
-   roofline): the best of three passes of a streaming sum over 1 GiB, far
-   beyond any cache, with 4 independent sums so the adds never limit the
-   loads. 0 when the memory is not there. */
+/* DRAM read bandwidth in GB/s: the best of three passes of a streaming sum
+   over 1 GiB, far beyond any cache, 4 independent sums per part so the adds
+   never limit the loads. One part (e NULL or one thread): per CPU second of
+   this thread, as bench/'s roofline; several, one per thread of e: on the
+   wall clock (a rate of several threads has no single CPU clock). 0 when the
+   memory is not there. */
+enum { MAX_PARTS = 64 };
+
+typedef struct sum_job {
+  const uint64_t *a;
+  size_t n, parts;
+  uint64_t sums[MAX_PARTS];
+} sum_job;
+
+static void sum_part(void *ctx, size_t i) {
+  sum_job *j = ctx;
+  size_t begin = j->n / 4 * i / j->parts * 4, end = j->n / 4 * (i + 1) / j->parts * 4;
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t k = begin; k < end; k += 4) {
+    s0 += j->a[k];
+    s1 += j->a[k + 1];
+    s2 += j->a[k + 2];
+    s3 += j->a[k + 3];
+  }
+  j->sums[i] = s0 + s1 + s2 + s3;
+}
+
 static volatile uint64_t bandwidth_sink; /* keeps the sums alive */
 
-static double read_bandwidth(void) {
+static double read_bandwidth(const tk_exec *e) {
   size_t n = ((size_t)1 << 30) / sizeof(uint64_t);
+  size_t parts = e && e->parallel_for && e->n_threads > 1 ? e->n_threads : 1;
+  sum_job *j = malloc(sizeof *j);
   uint64_t *a = malloc(n * sizeof *a);
-  if (!a) return 0.0;
+  if (!j || !a) {
+    free(j);
+    free(a);
+    return 0.0;
+  }
   for (size_t i = 0; i < n; i++) a[i] = i; /* touch every page before timing */
+  *j = (sum_job){.a = a, .n = n, .parts = parts < MAX_PARTS ? parts : MAX_PARTS};
   double best = 0.0;
   for (int pass = 0; pass < 3; pass++) {
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    double t0 = llama_cpu_now();
-    for (size_t i = 0; i < n; i += 4) {
-      s0 += a[i];
-      s1 += a[i + 1];
-      s2 += a[i + 2];
-      s3 += a[i + 3];
-    }
-    double t = llama_cpu_now() - t0;
-    bandwidth_sink = s0 + s1 + s2 + s3;
+    double t0 = j->parts > 1 ? llama_now() : llama_cpu_now();
+    if (j->parts > 1) e->parallel_for(e->host, j->parts, sum_part, j);
+    else sum_part(j, 0);
+    double t = (j->parts > 1 ? llama_now() : llama_cpu_now()) - t0;
+    for (size_t i = 0; i < j->parts; i++) bandwidth_sink += j->sums[i];
     best = fmax(best, (double)(n * sizeof *a) / t * 1e-9);
   }
   free(a);
+  free(j);
   return best;
 }
 
@@ -308,11 +350,13 @@ static const char *const CLOCK_NAMES[CLOCKS] = {"wall", "cpu"};
 
 typedef struct results {
   spread ttft_ms[CLOCKS], prefill_tps[CLOCKS], decode_tps[CLOCKS];
-  double decode_cpu_share; /* CPU time / wall time while decoding (median run) */
-  double load_s;
+  double decode_cpu_share; /* CPU time / (wall time x threads) while decoding (median run) */
+  stamp load;              /* checkpoint in -> ready to run (weights quantized) */
+  size_t threads;
   size_t weight_bytes;  /* weights one decode step reads */
   size_t cache_bytes, buffer_bytes, peak_rss;
-  double bandwidth_gbs; /* 0: not measured */
+  double bandwidth_gbs;         /* one thread, per CPU second; 0: not measured */
+  double bandwidth_threads_gbs; /* all threads, wall clock; 0: not measured or one thread */
   char cpu[192];
 } results;
 
@@ -344,7 +388,8 @@ static bool measure(runtime *rt, const options *o, results *r, llama_err *err) {
       v[i] = runs[i].decoded ? (double)runs[i].decoded / seconds(runs[i].decode, c) : 0.0;
     r->decode_tps[c] = spread_of(v, n);
   }
-  for (size_t i = 0; ok && i < n; i++) v[i] = runs[i].decode.cpu / runs[i].decode.wall;
+  for (size_t i = 0; ok && i < n; i++)
+    v[i] = runs[i].decode.cpu / (runs[i].decode.wall * (double)r->threads);
   if (ok) r->decode_cpu_share = spread_of(v, n).median;
   free(runs);
   free(v);
@@ -366,26 +411,34 @@ static void print_text(const runtime *rt, const options *o, const results *r) {
   fprintf(f, "\nmodel: dim %zu, hidden %zu, %zu layers, %zu heads on %zu kv heads, vocab %zu, "
              "seq_len %zu%s\n", c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
           c->vocab_size, c->seq_len, c->shared_classifier ? ", shared classifier" : "");
-  fprintf(f, "cpu: %s; isa %s (best here %s); 1 thread\n", r->cpu, tk_isa_name(tk_isa_active()),
-          tk_isa_name(tk_isa_best()));
-  fprintf(f, "weights %s (%s), %.1f MB read per token; KV cache %s; loaded in %.2f s\n",
-          weights_name(o), o->f32_weights ? "tk_linear_f32" : "tk_qlinear",
-          1e-6 * (double)r->weight_bytes, cache_name(o->cache), r->load_s);
+  fprintf(f, "cpu: %s; isa %s (best here %s); %zu thread%s\n", r->cpu,
+          tk_isa_name(tk_isa_active()), tk_isa_name(tk_isa_best()), r->threads,
+          r->threads > 1 ? "s" : "");
+  fprintf(f, "weights %s (%s), %.1f MB read per token; KV cache %s; loaded in %.2f s "
+             "(%.2f s of CPU)\n", weights_name(o), o->f32_weights ? "tk_linear_f32" : "tk_qlinear",
+          1e-6 * (double)r->weight_bytes, cache_name(o->cache), r->load.wall, r->load.cpu);
   fprintf(f, "prompt %zu tokens, generated %zu; median of %zu run%s [min .. max]\n", rt->n_prompt,
           rt->n_output, o->repeat, o->repeat > 1 ? "s" : "");
   print_figure(f, "prefill:", "tok/s", "per CPU second", r->prefill_tps);
   print_figure(f, "time to first token:", "ms", "of CPU time", r->ttft_ms);
   print_figure(f, "decode:", "tok/s", "per CPU second", r->decode_tps);
   if (r->decode_cpu_share < 0.9)
-    fprintf(f, "(the decoding thread ran %.0f%% of the wall time: the machine is shared)\n",
+    fprintf(f, "(the decoding threads ran %.0f%% of the wall time: the machine is shared)\n",
             100.0 * r->decode_cpu_share);
   fprintf(f, "memory: weights %.1f MB, KV caches %.1f MB, activations %.1f MB, peak RSS %.1f MB "
              "(with the mapped file's pages)\n", 1e-6 * (double)r->weight_bytes,
           1e-6 * (double)r->cache_bytes, 1e-6 * (double)r->buffer_bytes, 1e-6 * (double)r->peak_rss);
-  if (r->bandwidth_gbs > 0.0) {
+  if (r->bandwidth_gbs > 0.0 && r->threads == 1) {
     double used = r->decode_tps[CPU].median * (double)r->weight_bytes * 1e-9;
     fprintf(f, "DRAM read bandwidth %.1f GB/s; decode reads weights at %.1f GB/s = %.0f%% of it "
                "(per CPU second)\n", r->bandwidth_gbs, used, 100.0 * used / r->bandwidth_gbs);
+  }
+  if (r->bandwidth_threads_gbs > 0.0) {
+    double used = r->decode_tps[WALL].max * (double)r->weight_bytes * 1e-9;
+    fprintf(f, "DRAM read bandwidth %.1f GB/s on one thread (per CPU second), %.1f GB/s on %zu "
+               "(wall clock); the fastest decode run read weights at %.1f GB/s = %.0f%% of it "
+               "(wall clock)\n", r->bandwidth_gbs, r->bandwidth_threads_gbs, r->threads, used,
+            100.0 * used / r->bandwidth_threads_gbs);
   }
 }
 
@@ -408,17 +461,19 @@ static void print_json(const runtime *rt, const options *o, const results *r) {
   for (const char *p = r->cpu; *p; p++)
     if (*p == '"' || *p == '\\') printf("\\%c", *p);
     else if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7F) putchar(*p);
-  printf("\",\n  \"isa\": \"%s\", \"threads\": 1, \"weights\": \"%s\", \"cache\": \"%s\",\n",
-         tk_isa_name(tk_isa_active()), weights_name(o), cache_name(o->cache));
-  printf("  \"prompt_tokens\": %zu, \"generated_tokens\": %zu, \"repeat\": %zu, \"load_s\": %.4g,\n",
-         rt->n_prompt, rt->n_output, o->repeat, r->load_s);
+  printf("\",\n  \"isa\": \"%s\", \"threads\": %zu, \"weights\": \"%s\", \"cache\": \"%s\",\n",
+         tk_isa_name(tk_isa_active()), r->threads, weights_name(o), cache_name(o->cache));
+  printf("  \"prompt_tokens\": %zu, \"generated_tokens\": %zu, \"repeat\": %zu, \"load_s\": "
+         "{\"wall\": %.4g, \"cpu\": %.4g},\n", rt->n_prompt, rt->n_output, o->repeat, r->load.wall,
+         r->load.cpu);
   json_spread("prefill_tok_s", r->prefill_tps);
   json_spread("decode_tok_s", r->decode_tps);
   json_spread("ttft_ms", r->ttft_ms);
   printf("  \"decode_cpu_share\": %.3f,\n", r->decode_cpu_share);
   printf("  \"weight_bytes_per_token\": %zu, \"kv_cache_bytes\": %zu, \"activation_bytes\": %zu, "
          "\"peak_rss_bytes\": %zu,\n", r->weight_bytes, r->cache_bytes, r->buffer_bytes, r->peak_rss);
-  printf("  \"read_bandwidth_gbs\": %.4g,\n  \"tokens\": [", r->bandwidth_gbs);
+  printf("  \"read_bandwidth_gbs\": %.4g, \"read_bandwidth_threads_gbs\": %.4g,\n  \"tokens\": [",
+         r->bandwidth_gbs, r->bandwidth_threads_gbs);
   for (size_t i = 0; i < rt->n_output; i++) printf("%s%d", i ? ", " : "", (int)rt->output[i]);
   printf("]\n}\n");
 }
@@ -432,16 +487,18 @@ int main(int argc, char **argv) {
   runtime rt = {0};
   results r = {0};
   llama_err err;
-  double t0 = llama_now();
+  stamp t0 = stamp_now();
   bool ok = load(&rt, &o, &err);
-  r.load_s = llama_now() - t0;
+  r.load = stamp_since(t0);
+  r.threads = rt.pool ? tk_pool_threads(rt.pool) : 1;
   ok = ok && measure(&rt, &o, &r, &err);
   if (ok) {
     r.weight_bytes = llama_model_weight_bytes(&rt.model);
     r.cache_bytes = llama_session_cache_bytes(&rt.session);
     r.buffer_bytes = llama_session_buffer_bytes(&rt.session, &rt.model.cfg);
     r.peak_rss = peak_rss_bytes();
-    r.bandwidth_gbs = o.bandwidth ? read_bandwidth() : 0.0;
+    r.bandwidth_gbs = o.bandwidth ? read_bandwidth(NULL) : 0.0;
+    r.bandwidth_threads_gbs = o.bandwidth && r.threads > 1 ? read_bandwidth(&rt.threads) : 0.0;
     cpu_name(r.cpu, sizeof r.cpu);
     if (o.json) print_json(&rt, &o, &r);
     else print_text(&rt, &o, &r);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs tinykern-llama over ISAs, cache storages and weight types; prints the README's tables (markdown)."""
+"""Runs tinykern-llama over ISAs, cache storages, weight types and thread counts; prints the README's tables (markdown)."""
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -9,17 +10,17 @@ ISAS = ["scalar", "sse41", "avx2", "avxvnni", "avx512", "avx512vnni", "neon", "n
 CACHES = ["f32", "f16", "s8"]
 
 
-def run(args, isa, extra):
+def run(args, isa, extra, threads=1):
     """One tinykern-llama run as a dict, or None when the ISA is not available here."""
     steps = [] if "-n" in extra else ["-n", str(args.steps)]
     cmd = [args.llama, args.checkpoint, args.tokenizer, "--json", "-t", "0", "--isa", isa,
-           "--repeat", str(args.repeat)] + steps + extra
+           "--threads", str(threads), "--repeat", str(args.repeat)] + steps + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         if "not available" in p.stderr:
             return None
         sys.exit("failed: %s\n%s" % (" ".join(cmd), p.stderr))
-    print("ran: " + " ".join(cmd[1:]), file=sys.stderr)
+    print("ran: " + " ".join(cmd[1:]) + "  (load %.1f)" % os.getloadavg()[0], file=sys.stderr)
     r = json.loads(p.stdout)
     if r["generated_tokens"] < int(cmd[cmd.index("-n") + 1]):
         print("warning: stopped at BOS after %d tokens" % r["generated_tokens"], file=sys.stderr)
@@ -35,6 +36,11 @@ def fmt(s, digits=1):
     return "%.*f [%.*f-%.*f]" % (digits, s["median"], digits, s["min"], digits, s["max"])
 
 
+def cell(r, key, digits=1):
+    """Per CPU second (median [range]), then the wall clock's median."""
+    return "%s / %.*f" % (fmt(r[key]["cpu"], digits), digits, r[key]["wall"]["median"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("llama", help="path to tinykern-llama")
@@ -43,55 +49,70 @@ def main():
     ap.add_argument("--steps", type=int, default=48, help="tokens generated per run")
     ap.add_argument("--repeat", type=int, default=3, help="runs per row (median, range)")
     ap.add_argument("--prompt-tokens", type=int, default=32, help="prefill length of the ISA table")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="the 'all threads' rows")
     args = ap.parse_args()
     prompt = ["--prompt-tokens", str(args.prompt_tokens)]
+    loads = [os.getloadavg()[0]]
 
-    rows = {}  # isa -> {"int8/<cache>": result, "f32": result}
+    rows = {}  # (isa, threads) -> {"int8/<cache>": result, "f32": result}
     for isa in ISAS:
-        first = run(args, isa, prompt)
-        if first is None:
-            continue
-        rows[isa] = {"int8/f32": first}
-        for cache in CACHES[1:]:
-            rows[isa]["int8/" + cache] = run(args, isa, prompt + ["--cache", cache])
-        rows[isa]["f32"] = run(args, isa, prompt + ["--f32"])
-    best = list(rows)[-1]
-    bw = run(args, best, prompt + ["--cache", "s8", "--bandwidth"])
-    ctx = {n: run(args, best, ["--prompt-tokens", str(n), "--cache", "s8", "-n", "16"]) for n in (256, 1000)}
+        for threads in (1, args.threads):
+            first = run(args, isa, prompt, threads)
+            if first is None:
+                break
+            r = rows[(isa, threads)] = {"int8/f32": first}
+            for cache in CACHES[1:]:
+                r["int8/" + cache] = run(args, isa, prompt + ["--cache", cache], threads)
+            r["f32"] = run(args, isa, prompt + ["--f32"], threads)
+            loads.append(os.getloadavg()[0])
+    best = list(rows)[-1][0]
+    ctx = {n: run(args, best, ["--prompt-tokens", str(n), "--cache", "s8", "-n", "16", "--bandwidth"])
+           for n in (256, 1000)}
+    # threads vs one on the wall clock: alternate the two, the best run of each
+    scaling = {1: [], args.threads: []}
+    for _ in range(args.repeat):
+        for t in scaling:
+            scaling[t].append(run(args, best, prompt + ["--cache", "s8"], t)["decode_tok_s"]["wall"]["max"])
+    loads.append(os.getloadavg()[0])
 
-    r0 = bw
+    r0 = ctx[256]
     c = r0["config"]
-    print("CPU: %s; one thread; shape dim %d, hidden %d, %d layers, %d heads / %d kv heads, vocab %d; "
-          "prompt %d tokens, %d generated, greedy; median [min-max] of %d runs, per CPU second.\n"
+    print("CPU: %s; shape dim %d, hidden %d, %d layers, %d heads / %d kv heads, vocab %d; "
+          "prompt %d tokens, %d generated, greedy; median [min-max] of %d runs per CPU second "
+          "(all threads' CPU time) / median on the wall clock; load average %.1f-%.1f.\n"
           % (r0["cpu"], c["dim"], c["hidden_dim"], c["n_layers"], c["n_heads"], c["n_kv_heads"],
-             c["vocab_size"], args.prompt_tokens, args.steps, args.repeat))
-    print("| ISA | decode int8, f32 cache | f16 cache | s8 cache | decode fp32 weights | int8 / fp32 "
-          "| prefill int8 (tok/s) | time to first token (ms) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for isa, r in rows.items():
+             c["vocab_size"], args.prompt_tokens, args.steps, args.repeat, min(loads), max(loads)))
+    print("| ISA | threads | decode int8, f32 cache | f16 cache | s8 cache | decode fp32 weights "
+          "| int8 / fp32 | prefill int8 (tok/s) | time to first token (ms) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (isa, threads), r in rows.items():
         i8, f32 = r["int8/f32"], r["f32"]
-        print("| %s | %s | %s | %s | %s | %.1fx | %s | %s |" % (
-            isa, fmt(cpu(i8, "decode_tok_s")), fmt(cpu(r["int8/f16"], "decode_tok_s")),
-            fmt(cpu(r["int8/s8"], "decode_tok_s")), fmt(cpu(f32, "decode_tok_s")),
+        print("| %s | %d | %s | %s | %s | %s | %.1fx | %s | %s |" % (
+            isa, threads, cell(i8, "decode_tok_s"), cell(r["int8/f16"], "decode_tok_s"),
+            cell(r["int8/s8"], "decode_tok_s"), cell(f32, "decode_tok_s"),
             cpu(i8, "decode_tok_s")["median"] / cpu(f32, "decode_tok_s")["median"],
-            fmt(cpu(i8, "prefill_tok_s"), 0), fmt(cpu(i8, "ttft_ms"))))
+            cell(i8, "prefill_tok_s", 0), cell(i8, "ttft_ms")))
 
-    decode = cpu(bw, "decode_tok_s")["median"]
-    gbs = decode * bw["weight_bytes_per_token"] * 1e-9
     print("\n| target | measured |")
     print("| --- | --- |")
-    print("| decode x weight bytes vs DRAM read bandwidth (>= 80%%) | %s, s8 cache: %.1f tok/s x %.1f MB "
-          "= %.1f GB/s of %.1f GB/s = %.0f%% |" % (best, decode, bw["weight_bytes_per_token"] * 1e-6,
-                                                   gbs, bw["read_bandwidth_gbs"],
-                                                   100 * gbs / bw["read_bandwidth_gbs"]))
-    ratio = cpu(rows[best]["int8/f32"], "decode_tok_s")["median"] / cpu(rows[best]["f32"], "decode_tok_s")["median"]
-    print("| int8 vs fp32 weights, decode (>= 3.5x) | %s: %.1fx |" % (best, ratio))
-    if "scalar" in rows and "avx2" in rows:
-        ratio = cpu(rows["avx2"]["int8/f32"], "decode_tok_s")["median"] / cpu(rows["scalar"]["int8/f32"], "decode_tok_s")["median"]
-        print("| avx2 vs scalar, int8 decode (>= 8x) | %.1fx |" % ratio)
-    d256, d1000 = (cpu(ctx[n], "decode_tok_s")["median"] for n in (256, 1000))
-    print("| decode at 256 vs 1000 tokens of context, s8 cache (close) | %s: %.1f vs %.1f tok/s (%.0f%%) |"
-          % (best, d256, d1000, 100 * d1000 / d256))
+    for n in (256, 1000):
+        r = ctx[n]
+        decode = cpu(r, "decode_tok_s")["median"]
+        gbs = decode * r["weight_bytes_per_token"] * 1e-9
+        print("| decode x weight bytes vs DRAM read bandwidth, %d tokens of context, s8 cache "
+              "(>= 80%%) | %s, 1 thread: %.1f tok/s x %.1f MB = %.1f GB/s of %.1f GB/s = %.0f%% |"
+              % (n, best, decode, r["weight_bytes_per_token"] * 1e-6, gbs,
+                 r["read_bandwidth_gbs"], 100 * gbs / r["read_bandwidth_gbs"]))
+    one = rows[(best, 1)]
+    ratio = cpu(one["int8/f32"], "decode_tok_s")["median"] / cpu(one["f32"], "decode_tok_s")["median"]
+    print("| int8 vs fp32 weights, decode (>= 3.5x) | %s, 1 thread: %.1fx |" % (best, ratio))
+    if ("scalar", 1) in rows and ("avx2", 1) in rows:
+        ratio = (cpu(rows[("avx2", 1)]["int8/f32"], "decode_tok_s")["median"] /
+                 cpu(rows[("scalar", 1)]["int8/f32"], "decode_tok_s")["median"])
+        print("| avx2 vs scalar, int8 decode (>= 8x) | 1 thread: %.1fx |" % ratio)
+    w1, wn = max(scaling[1]), max(scaling[args.threads])
+    print("| %d threads vs 1, int8 decode, wall clock (>= 1.6x) | %s, s8 cache, best of %d runs: "
+          "%.1f vs %.1f tok/s = %.2fx |" % (args.threads, best, args.repeat * args.repeat, wn, w1, wn / w1))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-/* Tests of the Llama example: logits against a plain double-precision forward on every ISA, prefill vs decode, tokenizer, hostile files. */
+/* Tests of the Llama example: logits against a plain double-precision forward on every ISA, prefill vs decode, threads, tokenizer, hostile files. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,38 @@
 #include "sampler.h"
 #include "synth.h"
 #include "tokenizer.h"
+
+/* Every allocation the test, the example and tinykern (linked statically into
+   this binary with -Wl,--wrap=...: see meson.build) make, counted; libc's and
+   pthreadpool's inner ones are not seen. */
+static atomic_size_t allocations;
+#if LLAMA_WRAP_MALLOC
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+
+void *__wrap_malloc(size_t n) {
+  atomic_fetch_add(&allocations, 1);
+  return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+  atomic_fetch_add(&allocations, 1);
+  return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n) {
+  atomic_fetch_add(&allocations, 1);
+  return __real_realloc(p, n);
+}
+void *__wrap_aligned_alloc(size_t align, size_t n) {
+  atomic_fetch_add(&allocations, 1);
+  return __real_aligned_alloc(align, n);
+}
+#endif
 
 /* The test shapes: "tiny" (grouped-query, separate classifier, hidden 172)
    and a shared-classifier one with as many kv heads as heads. */
@@ -193,13 +226,20 @@ typedef struct fixture {
   float *logits;
 } fixture;
 
-static void fixture_open(fixture *f, const char *path, bool f32, tk_dtype cache, size_t batch) {
+/* pool NULL: on the calling thread. */
+static void fixture_open_on(fixture *f, const char *path, bool f32, tk_dtype cache, size_t batch,
+                            tk_pool *pool) {
   llama_err err;
   if (!llama_checkpoint_open(path, &f->ck, &err)) fail_msg("%s", err.msg);
   if (!llama_model_load(&f->ck, f32, &f->model, &err)) fail_msg("%s", err.msg);
-  if (!llama_session_create(&f->model, f->ck.cfg.seq_len, batch, cache, &f->session, &err))
+  tk_exec threads = tk_pool_exec(pool);
+  if (!llama_session_create(&f->model, f->ck.cfg.seq_len, batch, cache, &threads, &f->session, &err))
     fail_msg("%s", err.msg);
   f->logits = malloc(f->ck.cfg.vocab_size * sizeof *f->logits);
+}
+
+static void fixture_open(fixture *f, const char *path, bool f32, tk_dtype cache, size_t batch) {
+  fixture_open_on(f, path, f32, cache, batch, NULL);
 }
 
 static void fixture_close(fixture *f) {
@@ -372,6 +412,101 @@ static void full_context_is_an_error(void **state) {
   assert_false(llama_forward(&f.model, &f.session, &bad, 1, f.logits, &err));
   assert_non_null(strstr(err.msg, "vocabulary"));
   fixture_close(&f);
+}
+
+/* ---- threads ---- */
+
+/* Prefill, then DECODE greedy steps, on pool's threads (NULL: none): the
+   logits after every step, logits [1 + DECODE][vocab], and the tokens picked. */
+static void run_on(tk_pool *pool, bool f32, tk_dtype cache, float *logits, int32_t *tokens) {
+  fixture f = {0};
+  fixture_open_on(&f, tiny_path, f32, cache, PROMPT, pool);
+  size_t vocab = f.ck.cfg.vocab_size;
+  forward_or_fail(&f, PROMPT_IDS, PROMPT);
+  for (size_t step = 0;; step++) {
+    memcpy(logits + step * vocab, f.logits, vocab * sizeof *logits);
+    tokens[step] = argmax_f(f.logits, vocab);
+    if (step == DECODE) break;
+    forward_or_fail(&f, &tokens[step], 1);
+  }
+  fixture_close(&f);
+}
+
+static tk_pool *pool_or_skip(size_t n_threads) {
+  tk_pool *pool = NULL;
+  tk_status st = tk_pool_create(n_threads, &pool);
+  if (st == TK_ERR_UNSUPPORTED) {
+    print_message("  [skip] tinykern built without its pool (pthreadpool)\n");
+    skip();
+  }
+  assert_int_equal(st, TK_OK);
+  return pool;
+}
+
+/* 1, 2 and 3 threads pick the tokens one thread picks, with every cache
+   storage: int8 weights with bit-identical logits (tk_qlinear_forward_ex
+   promises it), fp32 ones within rounding (a part of tk_linear_f32_ex may sum
+   in another order). The tiny layers have 4 to 32 tile pairs: every part
+   gets rows. */
+static void threads_give_the_tokens_of_one(void **state) {
+  (void)state;
+  static const tk_dtype caches[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  size_t vocab = (size_t)-llama_shape_named("tiny")->vocab_size, n = (1 + DECODE) * vocab;
+  float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+  int32_t want_tokens[1 + DECODE], got_tokens[1 + DECODE];
+  for (size_t threads = 1; threads <= 3; threads++) {
+    tk_pool *pool = pool_or_skip(threads);
+    for (int f32 = 0; f32 < 2; f32++)
+      for (int d = 0; d < 3; d++) {
+        run_on(NULL, f32, caches[d], want, want_tokens);
+        run_on(pool, f32, caches[d], got, got_tokens);
+        const char *what = f32 ? "f32" : "int8";
+        if (memcmp(got_tokens, want_tokens, sizeof want_tokens) != 0)
+          fail_msg("%zu threads, %s weights, cache %d: other tokens than one thread", threads, what, d);
+        double worst = 0.0;
+        for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)got[i] - want[i]));
+        print_message("  %zu threads, %s weights, cache %d: logits differ by %.2e\n", threads, what,
+                      d, worst);
+        if (f32 ? worst > 1e-5 : memcmp(got, want, n * sizeof *got) != 0)
+          fail_msg("%zu threads, %s weights, cache %d: logits differ by %.3e", threads, what, d, worst);
+      }
+    tk_pool_destroy(pool);
+  }
+  free(want);
+  free(got);
+}
+
+/* A decode step (forward and sampling, as tinykern-llama runs it) allocates
+   nothing on 1, 2 or 3 threads: the session preallocates every buffer and
+   tinykern's workspace. Counted through the --wrap'ed allocators. */
+static void decode_steps_allocate_nothing(void **state) {
+  (void)state;
+#if !LLAMA_WRAP_MALLOC
+  print_message("  [skip] the linker cannot wrap malloc here\n");
+  skip();
+#endif
+  for (size_t threads = 1; threads <= 3; threads++) {
+    tk_pool *pool = threads > 1 ? pool_or_skip(threads) : NULL;
+    for (int f32 = 0; f32 < 2; f32++) {
+      fixture f = {0};
+      fixture_open_on(&f, tiny_path, f32, TK_DTYPE_S8, PROMPT, pool);
+      llama_sampler sampler;
+      llama_err err;
+      assert_true(llama_sampler_init(&sampler, f.ck.cfg.vocab_size, 0.8f, 0.9f, 1, &err));
+      forward_or_fail(&f, PROMPT_IDS, PROMPT);
+      size_t before = atomic_load(&allocations);
+      for (int step = 0; step < DECODE; step++) {
+        int32_t next = llama_sample(&sampler, f.logits);
+        forward_or_fail(&f, &next, 1);
+      }
+      size_t during = atomic_load(&allocations) - before;
+      if (during) fail_msg("%zu threads, %s weights: %zu allocations in %d decode steps", threads,
+                           f32 ? "f32" : "int8", during, DECODE);
+      llama_sampler_free(&sampler);
+      fixture_close(&f);
+    }
+    tk_pool_destroy(pool);
+  }
 }
 
 /* ---- tokenizer ---- */
@@ -632,7 +767,7 @@ static void bad_weights_fail_cleanly(void **state) {
     ck.w = w;
     llama_model m;
     if (llama_model_load(&ck, f32, &m, &err)) fail_msg("NaN weights accepted (f32 %d)", f32);
-    assert_non_null(strstr(err.msg, f32 ? "not finite" : "tk_qlinear_create"));
+    assert_non_null(strstr(err.msg, f32 ? "not finite" : "tk_qlinear_create_rows"));
     /* every weight times 1e30: finite, but products overflow fp32 */
     float *fw = (float *)(void *)(copy + 28);
     memcpy(copy, data, bytes);
@@ -642,7 +777,7 @@ static void bad_weights_fail_cleanly(void **state) {
     ck.w = w;
     assert_true(llama_model_load(&ck, f32, &m, &err));
     llama_session s;
-    assert_true(llama_session_create(&m, c.seq_len, PROMPT, TK_DTYPE_S8, &s, &err));
+    assert_true(llama_session_create(&m, c.seq_len, PROMPT, TK_DTYPE_S8, NULL, &s, &err));
     float *logits = malloc(c.vocab_size * sizeof *logits);
     if (!llama_forward(&m, &s, PROMPT_IDS, PROMPT, logits, &err)) {
       assert_true(err.msg[0] != '\0');
@@ -675,6 +810,8 @@ int main(void) {
       cmocka_unit_test(prefill_then_decode_equals_token_by_token),
       cmocka_unit_test(cache_storage_changes_logits_a_little),
       cmocka_unit_test(full_context_is_an_error),
+      cmocka_unit_test(threads_give_the_tokens_of_one),
+      cmocka_unit_test(decode_steps_allocate_nothing),
       cmocka_unit_test(tokenizer_round_trip),
       cmocka_unit_test(tokenizer_merges_by_score),
       cmocka_unit_test(hostile_tokenizers_are_rejected),

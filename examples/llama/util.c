@@ -15,14 +15,12 @@ bool llama_fail(llama_err *err, const char *fmt, ...) {
   return false;
 }
 
-double llama_now(void) {
+static double clock_seconds(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-double llama_cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double llama_now(void) { return clock_seconds(CLOCK_MONOTONIC); }
+double llama_cpu_now(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+double llama_process_cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }

@@ -40,5 +40,7 @@ static inline bool llama_add(size_t a, size_t b, size_t *out) {
 double llama_now(void);
 /* Seconds of CPU time this thread has used. */
 double llama_cpu_now(void);
+/* Seconds of CPU time all threads of the process have used. */
+double llama_process_cpu_now(void);
 
 #endif

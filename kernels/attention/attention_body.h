@@ -1,49 +1,22 @@
 /* Attention kernels written once for every ISA: blocked online softmax with GQA row tiles, f16 conversion, int8 tiles for s8; steps from simd/<isa>.h. */
 
 /* The including file has included one vector header (simd/<isa>.h) and
-   attention/attention_kernels.h. One block loop serves the three storage
-   types: it is inlined into each tk_attend_<dtype>_<isa> with the type a
-   constant, so the type tests fold away. f32 and f16 rows are converted to
-   fp32 vectors and multiplied there; s8 stays int8 inside: q.k and the
-   weights times V are int8 x int8 -> int32 dot products on the packed tiles,
-   one float conversion per 8 lanes and block. */
+   attention/attention_kernels.h. Two block loops share the ring and causal
+   bookkeeping (tk_att_pass below): the float one serves f32 and f16 (inlined
+   into each tk_attend_<dtype>_<isa> with the type a constant, so the type
+   tests fold away), whose rows are converted to fp32 vectors and multiplied
+   there; the s8 one stays int8 inside: q.k and the weights times V are
+   integer dot products on the packed tiles, one float conversion per 8 lanes
+   and block. */
 #include <float.h>
 #include <math.h>
 
 #include "tinykern.h"
 
-#if defined(__GNUC__)
-#define TK_ATT_INLINE static inline __attribute__((always_inline))
-#else
-#define TK_ATT_INLINE static inline
-#endif
-
-/* Positions scored per block, and query rows per pass: the scores of one
-   block (TK_ATT_ROWS x TK_ATT_BLOCK floats, 2 KiB) live on the stack. More
-   rows than TK_ATT_ROWS (long prefills, or more than 32 query heads per kv
-   head) take several passes over the positions. A block reads its K rows,
-   then its V rows: short blocks (8 KiB of K, then of V, in f32 at head_dim
-   128) switch streams often, which the hardware prefetchers keep up with
-   better than with 32 KiB phases (DRAM decode with one query head per kv
-   head: 27 GB/s at 16 positions, 24 at 64; no change when warm). */
-#define TK_ATT_BLOCK 16
-#define TK_ATT_ROWS 32
-/* s8 storage: slots per block (8 K tiles of 8, 16 V groups of 4: 8 KiB of
-   K, then of V, at head_dim 128). Each block ends with one conversion of the
-   int32 sums per row and 8 dims, which 16 V groups amortise (64 slots: 1.4x
-   faster than 32). A block starts at its first slot's tile, so it spans up
-   to TK_ATT_S8_BLOCK + 7 slots. */
-#define TK_ATT_S8_BLOCK 64
-/* Scores (and s8 weights) per row in the stack buffers: the widest block. */
-#define TK_ATT_PITCH (TK_ATT_S8_BLOCK + TK_ATT_S8_KT)
-/* 4-dim groups of one exact int32 partial sum of q.k: 127 * 127 * 4 * 32768
-   < 2^31. Longer rows add such partial sums in float. */
-#define TK_ATT_S8_KGROUPS 32768
+/* 4-dim groups of one exact int32 partial sum of q.k: 127 * 16383 * 4 * 256
+   < 2^31. Longer rows (past 1024 dims) add such partial sums in float. */
+#define TK_ATT_S8_KGROUPS 256
 #define TK_ATT_PV_CHUNK 8
-
-/* x + 1.5 * 2^23 + 127 rounds x to an integer n (ties to even) and leaves
-   127 + n in the low mantissa bits: tk_vf_pow2_magic turns that into 2^n. */
-#define TK_EXP2_MAGIC 12583039.0f
 
 /* Cached rows are read in one of two orders. A tile of several query rows
    reads a few cached rows side by side, a vector of each in turn, which the
@@ -58,10 +31,12 @@
    Locality 2 (prefetcht1 on x86) fills L2, not L1: prefetcht0 was 2-3x
    slower from DRAM. The distance was measured flat from 8 to 24 KiB. */
 #define TK_ATT_PF_BYTES 8192
-/* Vectors of a one-row tile: a whole 128-dim row with 8-lane vectors. */
-#define TK_ATT_ROW_VECS 16
+/* Vectors of a one-row tile: a whole 128-dim row with 8- or 16-lane vectors
+   (16 accumulators and 16 loaded vectors fit AVX2's 16 and AVX-512's 32
+   registers as 8 + 8), 16 vectors with narrower ones. */
+#define TK_ATT_ROW_VECS (TK_VF_WIDTH >= 8 ? 128 / TK_VF_WIDTH : 16)
 
-TK_ATT_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
+TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
 #if defined(__GNUC__)
   if (at % 64 == 0) __builtin_prefetch((const char *)base + at + TK_ATT_PF_BYTES, 0, 2);
@@ -70,7 +45,7 @@ TK_ATT_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype
 #endif
 }
 
-TK_ATT_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
+TK_ALWAYS_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
   if (dt == TK_DTYPE_F16) return tk_vf_load_f16((const uint16_t *)base + i);
   return tk_vf_load((const float *)base + i);
 }
@@ -80,7 +55,7 @@ TK_ATT_INLINE tk_vf TK_FN(att_load)(const void *base, size_t i, tk_dtype dt) {
    2^n built in the exponent bits. x is clamped at -127, where n = -127 gives
    the bit pattern of +0.0: masked scores (-inf) and weights below 2^-126 give
    exactly 0, never a NaN. */
-TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
+TK_ALWAYS_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
   x = tk_vf_max(x, tk_vf_set1(-127.0f));
   tk_vf t = tk_vf_add(x, tk_vf_set1(TK_EXP2_MAGIC));
   tk_vf f = tk_vf_sub(x, tk_vf_sub(t, tk_vf_set1(TK_EXP2_MAGIC)));
@@ -101,7 +76,7 @@ TK_ATT_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
    loaded (and converted), so the cached rows are read side by side, prefetched
    when pf; one query row reads each cached row whole, in order. The padding
    of both rows is zero. */
-TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const void *k, size_t k0,
+TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const void *k, size_t k0,
                                        size_t stride, size_t dw, tk_dtype dt, bool pf, float *s) {
   tk_vf acc[4][8];
   for (int a = 0; a < rt; a++)
@@ -151,7 +126,7 @@ TK_ATT_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const voi
    o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is loaded (and
    converted) once for the rt rows: GQA reads a V row once for all the query
    heads of its group. pf: prefetch V ahead (tiles of several rows). */
-TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
+TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
                                       const float *w, const void *v, size_t v0, size_t nb,
                                       tk_dtype dt, bool pf) {
   tk_vf acc[4][TK_ATT_ROW_VECS];
@@ -180,7 +155,7 @@ TK_ATT_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, c
    4 rows x 2 positions (4 rows x 1 for an odd last position); leftover rows
    one at a time against 8 positions (then 1). Only the first row tile reads
    new K rows from memory, so only it prefetches. */
-TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
+TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
                                      size_t slot0, size_t nb, size_t stride, size_t dw,
                                      tk_dtype dt, float *s) {
   size_t r = r0;
@@ -211,7 +186,7 @@ TK_ATT_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const
    stay in L1 while the column tiles pass over them, so V streams through
    once, in order (5-10% faster f32 decode on Zen 3 than whole-block column
    strips). */
-TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
+TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                          const float *w, const void *v, size_t slot0, size_t nb,
                                          size_t stride, size_t dw, tk_dtype dt) {
   const size_t V2 = 2 * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
@@ -244,53 +219,75 @@ TK_ATT_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const f
 
 /* ---- s8 storage: int8 x int8 -> int32 on the packed tiles ---- */
 
-/* Scores of rt query rows (qx: their int8 values as tk_qx, scales qs)
-   against the 8 slots of K tile kt (scales ksc):
-   s[a * TK_ATT_PITCH + i] = q8_a . k8_i * qs[a] * ksc[i], the dot product
+/* The 8 int32 sums of a tile step to float, d[c] = t[c] * m1 * m2 (plus
+   d[c] * am when add), and the scores' scales, d[c] *= qs * ksc[c], for
+   c < 8. Whole vectors where TK_VF_WIDTH divides 8; with 16-lane vectors
+   (AVX-512, whose int8 tile steps stay 8 lanes wide) the header's 8-lane
+   half vectors tk_vh (GCC left a plain 8-lane loop scalar: 64 vcvtsi2ss per
+   kernel, s8 decode 25% slower than AVX2). (m2 is a separate factor:
+   m1 * m2 alone could be subnormal, see att_s8_weights.) */
+TK_ALWAYS_INLINE void TK_FN(att_s8_to_float8)(float *d, const int32_t *t, float m1, float m2,
+                                              float am, bool add) {
+#if TK_VF_WIDTH <= 8
+  const tk_vf v1 = tk_vf_set1(m1), v2 = tk_vf_set1(m2), va = tk_vf_set1(am);
+  for (int c = 0; c < 8; c += TK_VF_WIDTH) {
+    const tk_vf x = tk_vf_mul(tk_vf_mul(tk_vf_load_s32(t + c), v1), v2);
+    tk_vf_store(d + c, add ? tk_vf_fmadd(tk_vf_load(d + c), va, x) : x);
+  }
+#else
+  const tk_vh x = tk_vh_mul(tk_vh_mul(tk_vh_load_s32(t), tk_vh_set1(m1)), tk_vh_set1(m2));
+  tk_vh_store(d, add ? tk_vh_fmadd(tk_vh_load(d), tk_vh_set1(am), x) : x);
+#endif
+}
+
+TK_ALWAYS_INLINE void TK_FN(att_s8_scale8)(float *d, float qs, const float *ksc) {
+#if TK_VF_WIDTH <= 8
+  for (int c = 0; c < 8; c += TK_VF_WIDTH)
+    tk_vf_store(d + c, tk_vf_mul(tk_vf_mul(tk_vf_load(d + c), tk_vf_set1(qs)), tk_vf_load(ksc + c)));
+#else
+  tk_vh_store(d, tk_vh_mul(tk_vh_mul(tk_vh_load(d), tk_vh_set1(qs)), tk_vh_load(ksc)));
+#endif
+}
+
+/* Scores of rt query rows (their 15-bit integers q16, scales qs) against
+   the 8 slots of K tile kt (scales ksc):
+   s[a * TK_ATT_PITCH + i] = q16_a . k8_i * qs[a] * ksc[i], the dot product
    from exact int32 partial sums of TK_ATT_S8_KGROUPS groups added in float.
    pf: prefetch K ahead. */
-TK_ATT_INLINE void TK_FN(att_s8_dot_tile)(int rt, const tk_qx *qx, const float *qs, size_t stride,
+TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const int16_t *q16, const float *qs, size_t stride,
                                           const int8_t *kt, const float *ksc, bool pf, float *s) {
   const size_t kp = stride / 4;
   for (size_t g0 = 0; g0 < kp; g0 += TK_ATT_S8_KGROUPS) {
     const size_t g1 = kp - g0 < TK_ATT_S8_KGROUPS ? kp : g0 + TK_ATT_S8_KGROUPS;
-    tk_q8acc acc[4];
-    for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_zero();
+    tk_a16acc acc[4];
+    for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
     for (size_t g = g0; g < g1; g++) {
       if (pf) TK_FN(att_prefetch_line)(kt, g * 32, TK_DTYPE_S8);
-      const tk_q8w w = tk_q8w_load(kt + g * 32);
-      for (int a = 0; a < rt; a++) acc[a] = tk_q8acc_madd(acc[a], w, qx + (size_t)a * stride + 4 * g);
+      for (int a = 0; a < rt; a++)
+        acc[a] = tk_a16_dot(acc[a], kt + g * 32, q16 + (size_t)a * stride + 4 * g);
     }
     for (int a = 0; a < rt; a++) {
       int32_t t[8];
-      tk_q8acc_store(t, acc[a]);
-      for (int c = 0; c < 8; c += TK_VF_WIDTH) {
-        float *d = s + (size_t)a * TK_ATT_PITCH + c;
-        const tk_vf x = tk_vf_load_s32(t + c);
-        tk_vf_store(d, g0 ? tk_vf_add(tk_vf_load(d), x) : x);
-      }
+      tk_a16acc_store(t, acc[a]);
+      TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH, t, 1.0f, 1.0f, 1.0f, g0 > 0);
     }
   }
-  for (int a = 0; a < rt; a++)
-    for (int c = 0; c < 8; c += TK_VF_WIDTH) {
-      float *d = s + (size_t)a * TK_ATT_PITCH + c;
-      tk_vf_store(d, tk_vf_mul(tk_vf_mul(tk_vf_load(d), tk_vf_set1(qs[a])), tk_vf_load(ksc + c)));
-    }
+  for (int a = 0; a < rt; a++) TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH, qs[a], ksc);
 }
 
 /* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
    leftover rows alone. Only the first row tile prefetches. */
-TK_ATT_INLINE void TK_FN(att_s8_scores)(const tk_qx *qx, const float *qs, size_t r0, size_t r1,
+TK_ALWAYS_INLINE void TK_FN(att_s8_scores)(const int16_t *q16, const float *qs, size_t r0, size_t r1,
                                         const int8_t *kt, size_t nt, const float *ksc,
                                         size_t stride, float *s) {
   for (size_t ti = 0; ti < nt; ti++) {
     const int8_t *tile = kt + ti * TK_ATT_S8_KT * stride;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4)
-      TK_FN(att_s8_dot_tile)(4, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(4, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
     for (; r < r1; r++)
-      TK_FN(att_s8_dot_tile)(1, qx + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(1, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
   }
 }
@@ -302,7 +299,7 @@ TK_ATT_INLINE void TK_FN(att_s8_scores)(const tk_qx *qx, const float *qs, size_t
    loses its whole mass (the fuzzer found outputs outside the range of V).
    Weights below 2^-96 are first scaled up by 2^64 (wmul = 2^-64), so that
    16383 / max w stays finite and wscale normal. */
-TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, float *wscale,
+TK_ALWAYS_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, float *wscale,
                                          float *wmul) {
   tk_vf bm = tk_vf_zero();
   for (size_t j = 0; j < nbw; j += TK_VF_WIDTH) bm = tk_vf_max(bm, tk_vf_load(w + j));
@@ -315,8 +312,8 @@ TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, floa
     *wmul = 0x1p-64f;
   }
   *wscale = mx / 16383.0f;
-  const tk_vf k = tk_vf_set1(mx > 0.0f ? 16383.0f / mx : 0.0f), magic = tk_vf_set1(12582912.0f);
-  /* x + 1.5 * 2^23 - 1.5 * 2^23 rounds x in [0, 16383] to nearest even. */
+  const tk_vf k = tk_vf_set1(mx > 0.0f ? 16383.0f / mx : 0.0f), magic = tk_vf_set1(TK_ROUND_MAGIC);
+  /* x + TK_ROUND_MAGIC - TK_ROUND_MAGIC rounds x in [0, 16383] to nearest even. */
   for (size_t j = 0; j < nbw; j += TK_VF_WIDTH)
     tk_vf_store_s16(wq + j, tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic));
 }
@@ -324,7 +321,7 @@ TK_ATT_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, floa
 /* For rt rows, 8 dims (dim tile dt) of o_a = o_a * alpha_a + wscale_a *
    wmul_a * sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32
    (at most 16383 * 127 * 64 slots < 2^31). */
-TK_ATT_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
+TK_ALWAYS_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
                                          const float *wscale, const float *wmul, const int16_t *wq,
                                          const int8_t *vg, size_t ng, size_t dt, bool pf) {
   tk_a16acc acc[4];
@@ -338,17 +335,13 @@ TK_ATT_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const 
   for (int a = 0; a < rt; a++) {
     int32_t t[8];
     tk_a16acc_store(t, acc[a]);
-    float *oa = o + (size_t)a * stride + dt * 8;
-    const tk_vf al = tk_vf_set1(alpha[a]), sc = tk_vf_set1(wscale[a]), mu = tk_vf_set1(wmul[a]);
-    for (int c = 0; c < 8; c += TK_VF_WIDTH)
-      tk_vf_store(oa + c, tk_vf_fmadd(tk_vf_mul(tk_vf_load_s32(t + c), sc), mu,
-                                      tk_vf_mul(tk_vf_load(oa + c), al)));
+    TK_FN(att_s8_to_float8)(o + (size_t)a * stride + dt * 8, t, wscale[a], wmul[a], alpha[a], true);
   }
 }
 
 /* o_r = o_r * alpha_r + w_r V for rows [r0, r1) over the ng V groups from vg:
    per 8 dims, tiles of 4 rows (leftover rows alone). */
-TK_ATT_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
+TK_ALWAYS_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                             const float *wscale, const float *wmul,
                                             const int16_t *wq, const int8_t *vg, size_t ng,
                                             size_t stride) {
@@ -365,16 +358,16 @@ TK_ATT_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, cons
     }
 }
 
-/* ---- the block loop ---- */
+/* ---- the block loops ---- */
 
 /* Turns row r's raw scores of one block into softmax weights and updates the
    row's running max m, sum l and rescale factor alpha (for the accumulator).
    Positions before first or at or past lim (another position's slots in an
    s8 tile, the causal mask, or past the block) get weight 0. s8 storage: V
    row j is v_s8 * vsc[j], and the scale rides on the weight. */
-TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t first, size_t lim, size_t nbw,
-                                          const float *vsc, float exp_mul, float exp_bias,
-                                          float *m, float *l, float *alpha) {
+TK_ALWAYS_INLINE void TK_FN(att_softmax_row)(float *sr, size_t first, size_t lim, size_t nbw,
+                                             const float *vsc, float exp_mul, float exp_bias,
+                                             float *m, float *l, float *alpha) {
   for (size_t j = 0; j < first; j++) sr[j] = -INFINITY;
   for (size_t j = lim; j < nbw; j++) sr[j] = -INFINITY;
   tk_vf bm = tk_vf_set1(-INFINITY);
@@ -394,83 +387,143 @@ TK_ATT_INLINE void TK_FN(att_softmax_row)(float *sr, size_t first, size_t lim, s
   *l = *l * *alpha + tk_vf_hsum(sum);
 }
 
-TK_ATT_INLINE void TK_FN(att_run)(const tk_att_job *job, tk_dtype dt) {
-  float s[TK_ATT_ROWS * TK_ATT_PITCH];
-  float m[TK_ATT_ROWS], l[TK_ATT_ROWS], alpha[TK_ATT_ROWS];
-  float wscale[TK_ATT_ROWS], wmul[TK_ATT_ROWS];
-  int16_t wq[TK_ATT_ROWS * TK_ATT_PITCH];
-  const size_t stride = job->stride, cap = job->capacity, per_tok = job->rows_per_token;
-  /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
-     (zero), the rest of the stride is not. */
-  const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
-  const bool s8 = dt == TK_DTYPE_S8;
-  /* s8 blocks start at the tile of their first slot: `off` slots earlier. */
-  const size_t align = s8 ? TK_ATT_S8_KT : 1, block = s8 ? TK_ATT_S8_BLOCK : TK_ATT_BLOCK;
-  const size_t bw = s8 ? TK_ATT_S8_KT : TK_VF_WIDTH;
-  tk_qx *qx = (tk_qx *)job->qx;
-  for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
-    const size_t nr = job->rows - r0 < TK_ATT_ROWS ? job->rows - r0 : TK_ATT_ROWS;
-    const float *q = job->q + r0 * stride;
-    float *o = job->out + r0 * stride;
-    for (size_t r = 0; r < nr; r++) {
-      m[r] = -INFINITY;
-      l[r] = 0.0f;
-      memset(o + r * stride, 0, stride * sizeof(float));
-    }
-    /* s8: the kernel's copy of the pass's quantized rows (int16 on x86). */
-    if (s8)
-      for (size_t i = 0; i < nr * stride; i++) qx[i] = (tk_qx)job->q8[r0 * stride + i];
-    /* Rows are in token order, so their ends hi(r) never decrease: the last
-       row ends last, and the rows still active in a block are a suffix. */
-    const size_t hi_end = job->first_hi + (r0 + nr - 1) / per_tok;
-    size_t ra = 0;
-    for (size_t p0 = job->lo; p0 < hi_end;) {
-      /* A block never crosses the ring's end, so its slots are consecutive. */
-      const size_t slot0 = p0 % cap, off = slot0 % align, sb = slot0 - off;
-      size_t nb = hi_end - p0;
-      if (nb > block - off) nb = block - off;
-      if (nb > cap - slot0) nb = cap - slot0;
-      const size_t nbw = (off + nb + bw - 1) / bw * bw;
-      while (job->first_hi + (r0 + ra) / per_tok <= p0) ra++;
-      if (s8)
-        TK_FN(att_s8_scores)(qx, job->q_scale + r0, ra, nr,
-                             (const int8_t *)job->k + sb * stride, nbw / TK_ATT_S8_KT,
-                             job->k_scale + sb, stride, s);
-      else
-        TK_FN(att_scores)(q, ra, nr, job->k, slot0, nb, stride, dw, dt, s);
-      for (size_t r = ra; r < nr; r++) {
-        size_t lim = job->first_hi + (r0 + r) / per_tok - p0;
-        if (lim > nb) lim = nb;
-        float *sr = s + r * TK_ATT_PITCH;
-        TK_FN(att_softmax_row)(sr, off, off + lim, nbw, s8 ? job->v_scale + sb : NULL,
-                               job->exp_mul, job->exp_bias, &m[r], &l[r], &alpha[r]);
-        if (s8) TK_FN(att_s8_weights)(sr, nbw, wq + r * TK_ATT_PITCH, &wscale[r], &wmul[r]);
-      }
-      if (s8)
-        TK_FN(att_s8_accumulate)(o, ra, nr, alpha, wscale, wmul, wq,
-                                 (const int8_t *)job->v + sb * stride, nbw / TK_ATT_S8_VG, stride);
-      else
-        TK_FN(att_accumulate)(o, ra, nr, alpha, s, job->v, slot0, nb, stride, dw, dt);
-      p0 += nb;
-    }
-    /* out = acc / l, clamped to +-out_max: a convex combination of finite V
-       rows is finite, but its rounding could step past FLT_MAX. (The operand
-       order passes a NaN through on every ISA.) l is 0 only for a row that saw
-       no position (it cannot happen through the public functions): out 0. */
-    const tk_vf lo = tk_vf_set1(-job->out_max), hi = tk_vf_set1(job->out_max);
-    for (size_t r = 0; r < nr; r++) {
-      const tk_vf inv = tk_vf_set1(l[r] > 0.0f ? 1.0f / l[r] : 0.0f);
-      for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
-        float *p = o + r * stride + c;
-        tk_vf_store(p, tk_vf_min(hi, tk_vf_max(lo, tk_vf_mul(tk_vf_load(p), inv))));
-      }
-    }
+/* The ring and causal bookkeeping, written once for both loops. A job's rows
+   are taken TK_ATT_ROWS at a time (a pass); a pass walks its positions in
+   blocks. Rows are in token order, so their ends hi(r) never decrease: the
+   last row ends last, and the rows still active in a block are a suffix
+   [ra, nr). A block never crosses the ring's end, so its slots are
+   consecutive; with tiles of `align` slots (s8) it starts at its first
+   slot's tile, `off` slots before slot0. */
+typedef struct tk_att_pass {
+  size_t r0, nr;  /* the pass's rows: [r0, r0 + nr) of the job */
+  size_t hi_end;  /* one past the last position any of them sees */
+  size_t p0;      /* the block's first position */
+  size_t ra;      /* the block's first active row (of the pass) */
+  size_t slot0;   /* p0's slot */
+  size_t off, sb; /* slot0 % align, and the block's first slot slot0 - off */
+  size_t nb;      /* positions in the block */
+  size_t nbw;     /* score columns: off + nb rounded up to a whole vector or tile */
+} tk_att_pass;
+
+/* Starts the pass at row r0: rows zeroed, running max -inf, sum 0. */
+TK_ALWAYS_INLINE void TK_FN(att_pass_begin)(const tk_att_job *job, size_t r0, float *m, float *l,
+                                            tk_att_pass *ps) {
+  ps->r0 = r0;
+  ps->nr = job->rows - r0 < TK_ATT_ROWS ? job->rows - r0 : TK_ATT_ROWS;
+  ps->hi_end = job->first_hi + (r0 + ps->nr - 1) / job->rows_per_token;
+  ps->p0 = job->lo;
+  ps->nb = 0;
+  ps->ra = 0;
+  for (size_t r = 0; r < ps->nr; r++) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+    memset(job->out + (r0 + r) * job->stride, 0, job->stride * sizeof(float));
   }
 }
 
-void TK_FN(attend_f32)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_F32); }
-void TK_FN(attend_f16)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_F16); }
-void TK_FN(attend_s8)(const tk_att_job *job) { TK_FN(att_run)(job, TK_DTYPE_S8); }
+/* Moves to the next block of at most `block` positions (tiles of `align`
+   slots, score columns in multiples of bw); false when the pass is done. */
+TK_ALWAYS_INLINE bool TK_FN(att_next_block)(const tk_att_job *job, size_t align, size_t block,
+                                            size_t bw, tk_att_pass *ps) {
+  ps->p0 += ps->nb;
+  if (ps->p0 >= ps->hi_end) return false;
+  const size_t cap = job->capacity;
+  ps->slot0 = ps->p0 % cap;
+  ps->off = ps->slot0 % align;
+  ps->sb = ps->slot0 - ps->off;
+  ps->nb = ps->hi_end - ps->p0;
+  if (ps->nb > block - ps->off) ps->nb = block - ps->off;
+  if (ps->nb > cap - ps->slot0) ps->nb = cap - ps->slot0;
+  ps->nbw = (ps->off + ps->nb + bw - 1) / bw * bw;
+  while (job->first_hi + (ps->r0 + ps->ra) / job->rows_per_token <= ps->p0) ps->ra++;
+  return true;
+}
+
+/* Positions of the block that row r (of the pass) sees: the causal limit,
+   at most the block. */
+TK_ALWAYS_INLINE size_t TK_FN(att_row_lim)(const tk_att_job *job, const tk_att_pass *ps, size_t r) {
+  const size_t lim = job->first_hi + (ps->r0 + r) / job->rows_per_token - ps->p0;
+  return lim < ps->nb ? lim : ps->nb;
+}
+
+/* out = acc / l, clamped to +-out_max: a convex combination of finite V rows
+   is finite, but its rounding could step past FLT_MAX. (The operand order
+   passes a NaN through on every ISA.) l is 0 only for a row that saw no
+   position (it cannot happen through the public functions): out 0. */
+TK_ALWAYS_INLINE void TK_FN(att_pass_end)(const tk_att_job *job, const tk_att_pass *ps,
+                                          const float *l) {
+  const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+  const tk_vf lo = tk_vf_set1(-job->out_max), hi = tk_vf_set1(job->out_max);
+  for (size_t r = 0; r < ps->nr; r++) {
+    const tk_vf inv = tk_vf_set1(l[r] > 0.0f ? 1.0f / l[r] : 0.0f);
+    float *o = job->out + (ps->r0 + r) * job->stride;
+    for (size_t c = 0; c < dw; c += TK_VF_WIDTH)
+      tk_vf_store(o + c, tk_vf_min(hi, tk_vf_max(lo, tk_vf_mul(tk_vf_load(o + c), inv))));
+  }
+}
+
+/* f32 and f16 storage: blocks of TK_ATT_BLOCK positions, scores and sums in fp32. */
+TK_ALWAYS_INLINE void TK_FN(att_run_float)(const tk_att_job *job, tk_dtype dt) {
+  tk_att_scratch *w = job->scratch;
+  const size_t stride = job->stride;
+  /* Vectors per row: the padding to the next multiple of TK_VF_WIDTH is read
+     (zero), the rest of the stride is not. */
+  const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+  tk_att_pass ps;
+  for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
+    const float *q = job->q + r0 * stride;
+    float *o = job->out + r0 * stride;
+    TK_FN(att_pass_begin)(job, r0, w->m, w->l, &ps);
+    while (TK_FN(att_next_block)(job, 1, TK_ATT_BLOCK, TK_VF_WIDTH, &ps)) {
+      TK_FN(att_scores)(q, ps.ra, ps.nr, job->k, ps.slot0, ps.nb, stride, dw, dt, w->s);
+      for (size_t r = ps.ra; r < ps.nr; r++)
+        TK_FN(att_softmax_row)(w->s + r * TK_ATT_PITCH, 0, TK_FN(att_row_lim)(job, &ps, r),
+                               ps.nbw, NULL, job->exp_mul[r0 + r], job->exp_bias, &w->m[r], &w->l[r],
+                               &w->alpha[r]);
+      TK_FN(att_accumulate)(o, ps.ra, ps.nr, w->alpha, w->s, job->v, ps.slot0, ps.nb, stride, dw,
+                            dt);
+    }
+    TK_FN(att_pass_end)(job, &ps, w->l);
+  }
+}
+
+/* s8 storage: blocks of whole K tiles (TK_ATT_S8_BLOCK slots), integer dot
+   products, the weights carried as 14-bit integers with their V scales. */
+TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
+  tk_att_scratch *w = job->scratch;
+  const size_t stride = job->stride;
+  const int8_t *k = (const int8_t *)job->k, *v = (const int8_t *)job->v;
+  tk_att_pass ps;
+  for (size_t r0 = 0; r0 < job->rows; r0 += TK_ATT_ROWS) {
+    float *o = job->out + r0 * stride;
+    TK_FN(att_pass_begin)(job, r0, w->m, w->l, &ps);
+    while (TK_FN(att_next_block)(job, TK_ATT_S8_KT, TK_ATT_S8_BLOCK, TK_ATT_S8_KT, &ps)) {
+      /* Softmax and weights run over whole vectors: nv >= nbw columns, the
+         ones past the block's tiles masked (the kernels never read past a
+         tile), with V scales 0 there. */
+      const size_t nv = (ps.nbw + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
+      memcpy(w->vsc, job->v_scale + ps.sb, ps.nbw * sizeof(float));
+      for (size_t j = ps.nbw; j < nv; j++) w->vsc[j] = 0.0f;
+      TK_FN(att_s8_scores)(job->q16 + r0 * stride, job->q_scale + r0, ps.ra, ps.nr,
+                           k + ps.sb * stride, ps.nbw / TK_ATT_S8_KT, job->k_scale + ps.sb,
+                           stride, w->s);
+      for (size_t r = ps.ra; r < ps.nr; r++) {
+        float *sr = w->s + r * TK_ATT_PITCH;
+        TK_FN(att_softmax_row)(sr, ps.off, ps.off + TK_FN(att_row_lim)(job, &ps, r), nv, w->vsc,
+                               job->exp_mul[r0 + r], job->exp_bias, &w->m[r], &w->l[r],
+                               &w->alpha[r]);
+        TK_FN(att_s8_weights)(sr, nv, w->wq + r * TK_ATT_PITCH, &w->wscale[r], &w->wmul[r]);
+      }
+      TK_FN(att_s8_accumulate)(o, ps.ra, ps.nr, w->alpha, w->wscale, w->wmul, w->wq,
+                               v + ps.sb * stride, ps.nbw / TK_ATT_S8_VG, stride);
+    }
+    TK_FN(att_pass_end)(job, &ps, w->l);
+  }
+}
+
+void TK_FN(attend_f32)(const tk_att_job *job) { TK_FN(att_run_float)(job, TK_DTYPE_F32); }
+void TK_FN(attend_f16)(const tk_att_job *job) { TK_FN(att_run_float)(job, TK_DTYPE_F16); }
+void TK_FN(attend_s8)(const tk_att_job *job) { TK_FN(att_run_s8)(job); }
 
 /* Clamping to +-65504 first keeps every result finite (f16 saturates rather
    than overflowing to Inf); the conversion rounds to nearest even on every ISA. */

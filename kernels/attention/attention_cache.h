@@ -13,16 +13,41 @@
    attention_kernels.h (tk_att_elem gives the place of an element). Position p
    (counted from the last create or reset) lives in slot p % capacity: a
    sliding cache overwrites its oldest slot and moves nothing. The cache holds
-   positions [next - len, next). */
+   positions [next - len, next), which are exactly the slots
+   [0, min(next, capacity)): len = min(next, capacity) since the last reset.
+
+   tk_attend scales its queries by what the held positions need, nothing
+   else (a bound kept since the reset would outlive the positions it came
+   from): each row's max |stored value| (f32, f16: k_amax, v_amax; s8: 127
+   times its scale), and per span of TK_ATT_SPAN slots the largest of them
+   (k_span, v_span), recomputed over the span's held slots whenever one is
+   written, so that a decode step reads capacity / 64 maxima per kv head. */
+#define TK_ATT_SPAN 64
+
+/* tk_attend's working memory: the query and result rows, s8's 15-bit query
+   rows and the kernels' tk_att_scratch, in one block of the size
+   tk_att_scratch_bytes gives. Each thread keeps one block of up to
+   TK_ATT_KEEP_BYTES for its next call (a decode step of 32 heads x 128 dims
+   takes 55 KiB), whichever cache that call reads: a model's layers attended
+   in turn find it in L2 (a block per cache was cold at every call: s8 decode
+   over 24 layers' caches 5-25% slower, measured on Zen 4); a call that needs
+   more (a long prefill) allocates its own. */
+#define TK_ATT_KEEP_BYTES ((size_t)256 << 10)
+
 struct tk_kv_cache {
   tk_kv_config cfg;
   size_t stride;
   size_t slots;                   /* per kv head: capacity (s8: rounded up to 8) */
   size_t len;                     /* positions held (<= capacity) */
   size_t next;                    /* position of the next token appended */
-  float max_k, max_v;             /* bounds on |stored values| since reset (tk_attend's guard) */
   void *k, *v;
   float *k_scale, *v_scale;       /* s8: [n_kv_heads][slots], 0 past capacity; NULL otherwise */
+  float *k_amax, *v_amax;         /* f32, f16: [n_kv_heads][slots]; NULL for s8 */
+  float *k_span, *v_span;         /* [n_kv_heads][n_spans] */
+  size_t n_spans;
+  size_t s8_ready;                /* s8: slots [0, s8_ready) of every kv head's tiles are
+                                     initialised (written or zeroed: the kernels read whole tiles) */
+  float *row;                     /* a caller row on its way in: TK_ATT_ROW_FLOATS, aligned */
   int8_t *s8_row;                 /* s8: one quantized row on its way to the tiles */
   size_t bytes;                   /* everything allocated for the cache */
 };
@@ -38,8 +63,13 @@ static inline size_t tk_att_elem(const tk_kv_cache *c, bool is_k, size_t g, size
    the tests run every variant, emulated ones included, through these. */
 tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const float *k,
                                   const float *v, size_t n_tokens);
+tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_cache *c,
+                            const float *q, size_t n_q_tokens, size_t n_heads, float *out);
 tk_status tk_attend_with(const tk_kernels *kt, const tk_kv_cache *c, const float *q,
                          size_t n_q_tokens, size_t n_heads, float *out);
+/* Bytes of the working memory of a tk_attend call with `rows` query rows
+   (n_q_tokens x n_heads) of `stride` floats; 0 if that overflows size_t. */
+size_t tk_att_scratch_bytes(size_t rows, size_t stride, tk_dtype dtype);
 tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const float *k,
                                 const float *v, size_t seq, size_t n_heads, size_t n_kv_heads,
                                 size_t head_dim, bool causal, float *out);

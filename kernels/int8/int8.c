@@ -1,6 +1,7 @@
 /* int8 public functions: argument checks, then the active ISA's kernels. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "dispatch/kernels.h"
 #include "int8/int8_kernels.h"
@@ -8,23 +9,25 @@
 tk_status tk_dot_s8(const int8_t *a, const int8_t *b, size_t n, int32_t *out) {
   if (!out || (n && (!a || !b))) return TK_ERR_ARG;
   if (n > TK_DOT_S8_MAX_N) return TK_ERR_OVERFLOW;
-  *out = n ? tk_active()->dot_s8(a, b, n) : 0;
+  const int32_t r = n ? tk_active()->dot_s8(a, b, n) : 0;
+  memcpy(out, &r, sizeof r); /* out may be at any address (API.md) */
   return TK_OK;
 }
 
 tk_status tk_quantize_s8_with(const tk_kernels *k, const float *x, size_t n, int8_t *q,
                                float *scale) {
   if (!scale || (n && (!x || !q))) return TK_ERR_ARG;
+  if (n == 0) return TK_OK; /* empty: nothing written, as every empty length */
   bool finite = true;
-  float m = n ? k->absmax_f32(x, n, &finite) : 0.0f;
+  const float m = k->absmax_f32(x, n, &finite);
   if (!finite) return TK_ERR_ARG;
-  /* All zero (or empty): 1.0f, as documented. A max|x| so small that max/127
+  /* All zero: 1.0f, as documented. A max|x| so small that max/127
      underflows to 0 gets the smallest positive float instead, so x / scale
      stays defined (it then still lies within [-127, 127]). */
   float s = m == 0.0f ? 1.0f : m / 127.0f;
   if (s == 0.0f) s = FLT_TRUE_MIN;
-  if (n) k->quantize_s8(x, n, s, q);
-  *scale = s;
+  k->quantize_s8(x, n, s, q);
+  memcpy(scale, &s, sizeof s);
   return TK_OK;
 }
 

@@ -67,7 +67,9 @@ static tk_status pack_f32_rows(tk_qlinear *l, size_t o0, const float *w, size_t 
     float scale;
     tk_status st = tk_quantize_s8_with(k, w + i * l->in, l->in, row, &scale);
     if (st != TK_OK) return st;
-    pack_row(l, o0 + i, row, scale, bias ? bias[i] : 0.0f);
+    float b = 0.0f;
+    if (bias) memcpy(&b, bias + i, sizeof b); /* caller arrays at any address */
+    pack_row(l, o0 + i, row, scale, b);
   }
   return TK_OK;
 }
@@ -125,14 +127,21 @@ tk_status tk_qlinear_create_s8(const int8_t *wq, const float *scale, size_t out_
   /* -128 would break the int32 bound behind TK_QLINEAR_MAX_IN (127 * 127 * in). */
   for (size_t i = 0; i < n_w; i++)
     if (wq[i] == -128) return TK_ERR_ARG;
-  for (size_t o = 0; o < out_features; o++)
-    if (!(scale[o] > 0.0f) || !finite_all(&scale[o], 1)) return TK_ERR_ARG;
+  for (size_t o = 0; o < out_features; o++) {
+    float so;
+    memcpy(&so, scale + o, sizeof so); /* caller arrays at any address */
+    if (!(so > 0.0f) || !finite_all(&so, 1)) return TK_ERR_ARG;
+  }
   if (bias && !finite_all(bias, out_features)) return TK_ERR_ARG;
   tk_qlinear *l;
   tk_status st = layer_alloc(out_features, in_features, &l);
   if (st != TK_OK) return st;
-  for (size_t o = 0; o < out_features; o++)
-    pack_row(l, o, wq + o * in_features, scale[o], bias ? bias[o] : 0.0f);
+  for (size_t o = 0; o < out_features; o++) {
+    float so, b = 0.0f;
+    memcpy(&so, scale + o, sizeof so);
+    if (bias) memcpy(&b, bias + o, sizeof b);
+    pack_row(l, o, wq + o * in_features, so, b);
+  }
   *out = l;
   return TK_OK;
 }
@@ -190,10 +199,14 @@ static tk_status ql_plan_for(const tk_qlinear *l, size_t batch, const tk_exec *e
   return TK_OK;
 }
 
+/* Enough for every batch up to `batch`: the plan grows with the batch from 2
+   on (more rows, and more parts up to the thread count), and a batch of 1,
+   cut into tile pairs instead, may want more parts than a small batch. */
 size_t tk_qlinear_workspace_bytes(const tk_qlinear *l, size_t batch, const tk_exec *e) {
-  ql_plan p;
-  if (!l || !batch || ql_plan_for(l, batch, e, &p) != TK_OK) return 0;
-  return p.total;
+  ql_plan p, one;
+  if (!l || !batch || ql_plan_for(l, batch, e, &p) != TK_OK || ql_plan_for(l, 1, e, &one) != TK_OK)
+    return 0;
+  return p.total > one.total ? p.total : one.total;
 }
 
 typedef struct ql_job {

@@ -27,35 +27,40 @@ static inline size_t TK_FN(ql_min)(size_t a, size_t b) { return a < b ? a : b; }
 /* ---- int8: y = (acc - TK_QL_XBIAS * wsum[o]) * (scale[o] * xscale[b]) + bias[o] ---- */
 
 /* The header fields of a step's tiles side by side (tile t's rows, then tile
-   t + 1's), gathered once per step for all batch rows. corr is TK_QL_XBIAS
-   times the row's weight sum, in wrapping uint32 arithmetic: |wsum| <= 127 *
-   kp, so 128 * wsum can pass 2^31. */
+   t + 1's), gathered once per step for all batch rows. start is where each
+   row's sum begins: -TK_QL_XBIAS times the row's weight sum, in wrapping
+   uint32 arithmetic (|wsum| <= 127 * kp, so 128 * wsum can pass 2^31), so
+   the accumulators end at the exact sums (they wrap like the lanes, see the
+   vector header). Folded in up front rather than subtracted at the store:
+   there, 16 scalar subtractions per batch row and the vector reload of
+   their results (a store-forwarding stall) took ~10% of the avx512vnni
+   GEMM 64x1024x1024 (perf samples on the epilogue's vmulps). */
 typedef struct tk_ql_head {
   float scale[TK_QL_STEP_ROWS], bias[TK_QL_STEP_ROWS];
-  uint32_t corr[TK_QL_STEP_ROWS];
+  int32_t start[TK_QL_STEP_ROWS];
 } tk_ql_head;
 
 static inline void TK_FN(ql_head_load)(tk_ql_head *h, const unsigned char *tile, size_t tb) {
+  uint32_t wsum[TK_QL_STEP_ROWS];
   for (size_t s = 0; s < TK_QL_STEP_TILES; s++) {
     const unsigned char *ti = tile + s * tb;
     memcpy(h->scale + s * TK_QL_ROWS, TK_QL_SCALE(ti), TK_QL_ROWS * sizeof(float));
     memcpy(h->bias + s * TK_QL_ROWS, TK_QL_BIAS(ti), TK_QL_ROWS * sizeof(float));
-    memcpy(h->corr + s * TK_QL_ROWS, TK_QL_WSUM(ti), TK_QL_ROWS * sizeof(int32_t));
+    memcpy(wsum + s * TK_QL_ROWS, TK_QL_WSUM(ti), TK_QL_ROWS * sizeof(int32_t));
   }
-  for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) h->corr[i] *= (uint32_t)TK_QL_XBIAS;
+  for (size_t i = 0; i < TK_QL_STEP_ROWS; i++)
+    h->start[i] = (int32_t)(0u - (uint32_t)TK_QL_XBIAS * wsum[i]);
 }
 
-/* The fp32 epilogue of one step and batch row: the correction in int32 (the
-   sums wrap like the accumulator lanes and come out exact, see the vector
-   header), then one multiply and one add per output; only the nvalid real
-   rows are written, straight from the registers when they are all real (a
-   memcpy of a variable length is a library call: it cost the avx512vnni GEMM
-   64x1024x1024 about a tenth of its time). */
-static inline void TK_FN(ql_store)(int32_t *a, const tk_ql_head *h, float xs, float *y,
+/* The fp32 epilogue of one step and batch row: one multiply and one add per
+   output; only the nvalid real rows are written, straight from the registers
+   when they are all real (a memcpy of a variable length is a library call:
+   it cost the avx512vnni GEMM 64x1024x1024 about a tenth of its time). */
+static inline void TK_FN(ql_store)(tk_qlacc acc, const tk_ql_head *h, float xs, float *y,
                                    size_t nvalid) {
+  int32_t a[TK_QL_STEP_ROWS];
   float t[TK_QL_STEP_ROWS];
-  if (TK_QL_XBIAS)
-    for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) a[i] = (int32_t)((uint32_t)a[i] - h->corr[i]);
+  tk_qlacc_store(a, acc);
   const tk_vf s = tk_vf_set1(xs), big = tk_vf_set1(FLT_MAX);
   const bool whole = nvalid == TK_QL_STEP_ROWS;
   for (size_t i = 0; i < TK_QL_STEP_ROWS; i += TK_VF_WIDTH) {
@@ -71,18 +76,26 @@ static inline void TK_FN(ql_store)(int32_t *a, const tk_ql_head *h, float xs, fl
 
 /* One step's tiles (from `tile`, tb bytes apart) against mr batch rows of
    activations x (row stride ldx elements, kp of them, zero padding included):
-   every k-group of weights is loaded once and used for all mr rows. One row
-   alone runs TK_QL_KU accumulators over interleaved k-groups instead. */
+   every k-group of weights is loaded once and used for all mr rows. With pf
+   (the next step's tiles; the GEMM passes it to a step's last microkernel
+   call) the k-loop also prefetches them at its own pace (one line of each
+   tile per 64 bytes), so the next step's first call finds its weights in L1 rather than
+   L3: avx512vnni 256x4096x1024 2-4% faster (medians of 41 calls in 3
+   interleaved runs). One row alone runs TK_QL_KU accumulators over
+   interleaved k-groups instead: a GEMV, whose weights stream once. There,
+   software prefetch (128 B to 4 KiB ahead in both streams, or the next
+   step's tiles) was no faster warm and up to 15% slower from DRAM than the
+   hardware prefetchers alone. */
 TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp,
                                   const tk_qlx *x, size_t ldx, size_t mr,
                                   const tk_ql_head *h, const float *xscale, float *y,
-                                  size_t ldy, size_t nvalid) {
+                                  size_t ldy, size_t nvalid, const unsigned char *pf) {
   const int8_t *q = TK_QL_Q(tile);
   const size_t ng = kp / TK_QL_KGROUP;
-  int32_t a[TK_QL_STEP_ROWS];
   if (mr == 1 && TK_QL_KU > 1) {
     tk_qlacc acc[TK_QL_KU];
-    for (size_t u = 0; u < TK_QL_KU; u++) acc[u] = tk_qlacc_zero();
+    acc[0] = tk_qlacc_start(h->start);
+    for (size_t u = 1; u < TK_QL_KU; u++) acc[u] = tk_qlacc_zero();
     size_t g = 0;
     for (; g + TK_QL_KU <= ng; g += TK_QL_KU)
       for (size_t u = 0; u < TK_QL_KU; u++)
@@ -90,26 +103,21 @@ TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp
                                x + (g + u) * TK_QL_KGROUP);
     for (; g < ng; g++)
       acc[0] = tk_qlacc_madd(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb), x + g * TK_QL_KGROUP);
-    tk_qlacc_store(a, acc[0]);
-    for (size_t u = 1; u < TK_QL_KU; u++) {
-      int32_t p[TK_QL_STEP_ROWS];
-      tk_qlacc_store(p, acc[u]);
-      for (size_t i = 0; i < TK_QL_STEP_ROWS; i++) a[i] = (int32_t)((uint32_t)a[i] + (uint32_t)p[i]);
-    }
-    TK_FN(ql_store)(a, h, xscale[0], y, nvalid);
+    for (size_t u = 1; u < TK_QL_KU; u++) acc[0] = tk_qlacc_add(acc[0], acc[u]);
+    TK_FN(ql_store)(acc[0], h, xscale[0], y, nvalid);
     return;
   }
   tk_qlacc acc[TK_QL_MR];
-  for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_zero();
+  for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_start(h->start);
   for (size_t g = 0; g < ng; g++) {
+    if (pf && g % 2 == 0) /* every 64 bytes: one line of each of the next step's tiles */
+      for (size_t s = 0; s < TK_QL_STEP_TILES; s++)
+        __builtin_prefetch(pf + s * tb + g * TK_QL_GROUP_BYTES);
     tk_qlw w = tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb);
     for (size_t i = 0; i < mr; i++)
       acc[i] = tk_qlacc_madd(acc[i], w, x + i * ldx + g * TK_QL_KGROUP);
   }
-  for (size_t i = 0; i < mr; i++) {
-    tk_qlacc_store(a, acc[i]);
-    TK_FN(ql_store)(a, h, xscale[i], y + i * ldy, nvalid);
-  }
+  for (size_t i = 0; i < mr; i++) TK_FN(ql_store)(acc[i], h, xscale[i], y + i * ldy, nvalid);
 }
 
 /* Batch 1 is a GEMV: one pass over the tiles streams the packed weights once.
@@ -136,12 +144,18 @@ void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *x
       TK_FN(ql_head_load)(&h, tile, tb);
       float *yt = y + b0 * out + o;
       size_t b = 0;
-      for (; b + TK_QL_MR <= nb; b += TK_QL_MR)
-        TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
-                       yt + b * out, out, nvalid);
+      const unsigned char *next = t + 1 < n_steps ? tile + TK_QL_STEP_TILES * tb : NULL;
+      for (; b + TK_QL_MR <= nb; b += TK_QL_MR) {
+        if (next && b + 2 * TK_QL_MR > nb)
+          TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
+                         yt + b * out, out, nvalid, next);
+        else
+          TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, TK_QL_MR, &h, xscale + b0 + b,
+                         yt + b * out, out, nvalid, NULL);
+      }
       for (; b < nb; b++)
         TK_FN(ql_tile)(tile, tb, kp, xw + b * kp, kp, 1, &h, xscale + b0 + b, yt + b * out, out,
-                       nvalid);
+                       nvalid, NULL);
     }
   }
 }
@@ -192,9 +206,15 @@ TK_QL_INLINE void TK_FN(lf_tile)(const float *x, size_t ldx, const float *w, siz
   }
   for (size_t i = 0; i < mr; i++)
     for (size_t j = 0; j < nr; j++) {
-      float s = tk_vf_hsum(acc[i][j]);
+      /* y and bias through memcpy: caller arrays may be at any address. */
+      float s = tk_vf_hsum(acc[i][j]), base = 0.0f;
       float *yo = y + i * ldy + j;
-      *yo = first ? (bias ? bias[j] : 0.0f) + s : *yo + s;
+      if (!first)
+        memcpy(&base, yo, sizeof base);
+      else if (bias)
+        memcpy(&base, bias + j, sizeof base);
+      s = base + s;
+      memcpy(yo, &s, sizeof s);
     }
 }
 

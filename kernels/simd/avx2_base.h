@@ -75,21 +75,24 @@ static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
   uint64_t lo, hi;
   memcpy(&lo, idx, 8);
   memcpy(&hi, idx + 4, 8);
-  return _mm256_setr_ps(base[lo & 0xffff], base[(lo >> 16) & 0xffff], base[(lo >> 32) & 0xffff],
-                        base[lo >> 48], base[hi & 0xffff], base[(hi >> 16) & 0xffff],
-                        base[(hi >> 32) & 0xffff], base[hi >> 48]);
+  return _mm256_setr_ps(tk_ld_f32(base + (lo & 0xffff)), tk_ld_f32(base + ((lo >> 16) & 0xffff)),
+                        tk_ld_f32(base + ((lo >> 32) & 0xffff)), tk_ld_f32(base + (lo >> 48)),
+                        tk_ld_f32(base + (hi & 0xffff)), tk_ld_f32(base + ((hi >> 16) & 0xffff)),
+                        tk_ld_f32(base + ((hi >> 32) & 0xffff)), tk_ld_f32(base + (hi >> 48)));
 }
 static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
-  return _mm256_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]], base[idx[4]],
-                        base[idx[5]], base[idx[6]], base[idx[7]]);
+  return _mm256_setr_ps(tk_ld_f32(base + idx[0]), tk_ld_f32(base + idx[1]),
+                        tk_ld_f32(base + idx[2]), tk_ld_f32(base + idx[3]),
+                        tk_ld_f32(base + idx[4]), tk_ld_f32(base + idx[5]),
+                        tk_ld_f32(base + idx[6]), tk_ld_f32(base + idx[7]));
 }
 static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
-                              _mm_set1_ps(base[idx[1]]), 1);
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(tk_ld_f32(base + idx[0]))),
+                              _mm_set1_ps(tk_ld_f32(base + idx[1])), 1);
 }
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(base[idx[0]])),
-                              _mm_set1_ps(base[idx[1]]), 1);
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(tk_ld_f32(base + idx[0]))),
+                              _mm_set1_ps(tk_ld_f32(base + idx[1])), 1);
 }
 /* ---- attention ---- */
 #include <simde/x86/f16c.h>

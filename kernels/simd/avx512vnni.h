@@ -77,6 +77,13 @@ static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   return a;
 }
 static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { memcpy(out, &a, sizeof a); }
+/* The sums start at -128 * wsum (the body's start[], one lane per row). */
+#define TK_NATIVE_QLACC_START
+static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
+  tk_qlacc a;
+  memcpy(&a, start, sizeof a);
+  return a;
+}
 
 #include "simd/generic.h"
 

@@ -34,6 +34,33 @@ static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
 static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) { tk_q8acc_store(out, a); }
 #endif
 
+#ifndef TK_NATIVE_QLACC_START
+/* The accumulator of one batch row at the start of a step: the step's
+   TK_QL_STEP_ROWS row sums begin at start[] (what the body wants subtracted
+   at the end, -TK_QL_XBIAS * wsum, folded in up front so the store needs no
+   correction). Generic: a step without the bias starts at zero. */
+_Static_assert(TK_QL_XBIAS == 0, "a step with TK_QL_XBIAS loads its start (TK_NATIVE_QLACC_START)");
+static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
+  (void)start;
+  return tk_qlacc_zero();
+}
+#endif
+
+#ifndef TK_NATIVE_QLACC_ADD
+/* The lane-wise sum of two accumulators (a GEMV's split-k chains), wrapping
+   as the lanes do: every tk_qlacc is int32 lanes, and its store a linear map
+   of them, so store(a + b) = store(a) + store(b). Through memcpy (the
+   compiler keeps it in registers: one vpaddd per register). */
+static inline tk_qlacc tk_qlacc_add(tk_qlacc a, tk_qlacc b) {
+  uint32_t la[sizeof(tk_qlacc) / 4], lb[sizeof(tk_qlacc) / 4];
+  memcpy(la, &a, sizeof a);
+  memcpy(lb, &b, sizeof b);
+  for (size_t i = 0; i < sizeof(tk_qlacc) / 4; i++) la[i] += lb[i];
+  memcpy(&a, la, sizeof a);
+  return a;
+}
+#endif
+
 /* ---- attention ---- */
 #ifndef TK_NATIVE_VF_HSUM4
 /* The horizontal sums of four vectors: out[i] = sum of the lanes of the i-th. */
@@ -44,10 +71,12 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 
 /* ---- s8 KV cache ---- */
 #ifndef TK_NATIVE_A16_DOT
-/* acc lane i += the dot product of a V group's 4 int8 at lane i (qlinear's
-   packed layout, 8 lanes x 4) with 4 weights w in [0, 16383] (14 bits), from
-   the qlinear int8 step: w = 128 hi + lo (hi, lo in [0, 127], which fit any
-   tk_qx) goes through the step twice, and the lanes combine once at the store. */
+/* acc lane i += the dot product of a tile's 4 int8 at lane i (qlinear's
+   packed layout, 8 lanes x 4) with 4 int16 w in [-16383, 16383] (the s8
+   cache's 14-bit weights times V, and its 15-bit queries times K), from the
+   qlinear int8 step: w = 128 hi + lo (lo = w & 127 in [0, 127], hi =
+   (w - lo) / 128 in [-128, 127], both exact and int8) goes through the step
+   twice, and the lanes combine once at the store. */
 typedef struct tk_a16acc {
   tk_q8acc hi, lo;
 } tk_a16acc;
@@ -56,9 +85,11 @@ static inline tk_a16acc tk_a16acc_zero(void) {
   return a;
 }
 static inline tk_a16acc tk_a16_dot(tk_a16acc a, const int8_t *tile, const int16_t *w) {
-  const tk_qx hi[4] = {(tk_qx)(w[0] >> 7), (tk_qx)(w[1] >> 7), (tk_qx)(w[2] >> 7), (tk_qx)(w[3] >> 7)};
-  const tk_qx lo[4] = {(tk_qx)(w[0] & 127), (tk_qx)(w[1] & 127), (tk_qx)(w[2] & 127),
-                       (tk_qx)(w[3] & 127)};
+  tk_qx hi[4], lo[4];
+  for (int j = 0; j < 4; j++) {
+    lo[j] = (tk_qx)(w[j] & 127);
+    hi[j] = (tk_qx)((w[j] - lo[j]) / 128);
+  }
   const tk_q8w t = tk_q8w_load(tile);
   a.hi = tk_q8acc_madd(a.hi, t, hi);
   a.lo = tk_q8acc_madd(a.lo, t, lo);

@@ -115,24 +115,27 @@ static inline int32x4_t tk_ql_bcast4(const tk_qx *x) {
 static inline tk_vf tk_vf_load_s32(const int32_t *p) { return vcvtq_f32_s32(vld1q_s32(p)); }
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
-   (see simd/scalar.h). NEON has no gather instruction: four lane loads. */
+   (see simd/scalar.h). NEON has no gather instruction: four lane inserts. The
+   elements are read through memcpy (unaligned.h), not vld1q_lane_f32 / vld1q_dup_f32:
+   base may be at any address, and those take a float pointer that SIMDe
+   dereferences (compilers emit the same ld1 lane loads for both). */
 static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
-  tk_vf v = vld1q_dup_f32(base + idx[0]);
-  v = vld1q_lane_f32(base + idx[1], v, 1);
-  v = vld1q_lane_f32(base + idx[2], v, 2);
-  return vld1q_lane_f32(base + idx[3], v, 3);
+  tk_vf v = vdupq_n_f32(tk_ld_f32(base + idx[0]));
+  v = vsetq_lane_f32(tk_ld_f32(base + idx[1]), v, 1);
+  v = vsetq_lane_f32(tk_ld_f32(base + idx[2]), v, 2);
+  return vsetq_lane_f32(tk_ld_f32(base + idx[3]), v, 3);
 }
 static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
-  tk_vf v = vld1q_dup_f32(base + idx[0]);
-  v = vld1q_lane_f32(base + idx[1], v, 1);
-  v = vld1q_lane_f32(base + idx[2], v, 2);
-  return vld1q_lane_f32(base + idx[3], v, 3);
+  tk_vf v = vdupq_n_f32(tk_ld_f32(base + idx[0]));
+  v = vsetq_lane_f32(tk_ld_f32(base + idx[1]), v, 1);
+  v = vsetq_lane_f32(tk_ld_f32(base + idx[2]), v, 2);
+  return vsetq_lane_f32(tk_ld_f32(base + idx[3]), v, 3);
 }
 static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
-  return vld1q_dup_f32(base + idx[0]);
+  return vdupq_n_f32(tk_ld_f32(base + idx[0]));
 }
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
-  return vld1q_dup_f32(base + idx[0]);
+  return vdupq_n_f32(tk_ld_f32(base + idx[0]));
 }
 /* ---- attention ---- */
 #include <simde/simde-f16.h>

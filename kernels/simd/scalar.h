@@ -11,8 +11,9 @@
 /* ---- fp32 vectors: TK_VF_WIDTH lanes ---- */
 #define TK_VF_WIDTH 1
 typedef float tk_vf;
-static inline tk_vf tk_vf_load(const float *p) { return *p; }
-static inline void tk_vf_store(float *p, tk_vf v) { *p = v; }
+/* Loads and stores at any address, as the SIMD headers' unaligned ones (unaligned.h). */
+static inline tk_vf tk_vf_load(const float *p) { return tk_ld_f32(p); }
+static inline void tk_vf_store(float *p, tk_vf v) { tk_st_f32(p, v); }
 static inline tk_vf tk_vf_set1(float x) { return x; }
 static inline tk_vf tk_vf_zero(void) { return 0.0f; }
 static inline tk_vf tk_vf_add(tk_vf a, tk_vf b) { return a + b; }
@@ -69,11 +70,21 @@ static inline tk_vf tk_vf_load_s32(const int32_t *p) { return (float)p[0]; }
 /* ---- sparse ---- */
 /* Lane l of a gather holds base[idx[l]]; lane l of a gather_by4 holds base[idx[l / 4]]
    (one index serves the 4 consecutive values of a blocked row group; see
-   sparse/sparse_kernels.h). One lane here: both read base[idx[0]]. */
-static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
-static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
-static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) { return base[idx[0]]; }
-static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) { return base[idx[0]]; }
+   sparse/sparse_kernels.h). One lane here: both read base[idx[0]]. base is
+   the caller's x or B, at any address: the element goes through memcpy
+   (unaligned.h), in every header. */
+static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
+static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
+  return tk_ld_f32(base + idx[0]);
+}
 /* ---- attention ---- */
 #include <simde/simde-f16.h>
 /* t = n + TK_EXP2_MAGIC for an integer n in [-127, 0] (set by the add that
@@ -109,10 +120,11 @@ static inline void tk_vf_store_f16(uint16_t *p, tk_vf v) {
   p[0] = simde_float16_as_uint16(simde_float16_from_float32(v));
 }
 
-/* s8 KV cache (attention/attention_kernels.h), the weights times V: acc lane
-   i += the dot product of a V group's 4 int8 at lane i (qlinear's packed
-   layout, 8 lanes x 4) with 4 weights w in [0, 16383]; the accumulator is
-   qlinear's (one pass: simd/generic.h's two 7-bit passes would double the work). */
+/* s8 KV cache (attention/attention_kernels.h): acc lane i += the dot product
+   of a tile's 4 int8 at lane i (qlinear's packed layout, 8 lanes x 4) with 4
+   int16 w in [-16383, 16383] (14-bit weights times V, 15-bit queries times
+   K); the accumulator is qlinear's (one pass: simd/generic.h's two passes
+   would double the work). */
 #define TK_NATIVE_A16_DOT
 typedef tk_q8acc tk_a16acc;
 static inline tk_a16acc tk_a16acc_zero(void) { return tk_q8acc_zero(); }

@@ -137,17 +137,18 @@ static inline tk_vf tk_vf_load_s32(const int32_t *p) {
 static inline tk_vf tk_vf_gather_u16(const float *base, const uint16_t *idx) {
   uint64_t i4;
   memcpy(&i4, idx, 8);
-  return _mm_setr_ps(base[i4 & 0xffff], base[(i4 >> 16) & 0xffff], base[(i4 >> 32) & 0xffff],
-                     base[i4 >> 48]);
+  return _mm_setr_ps(tk_ld_f32(base + (i4 & 0xffff)), tk_ld_f32(base + ((i4 >> 16) & 0xffff)),
+                     tk_ld_f32(base + ((i4 >> 32) & 0xffff)), tk_ld_f32(base + (i4 >> 48)));
 }
 static inline tk_vf tk_vf_gather_u32(const float *base, const uint32_t *idx) {
-  return _mm_setr_ps(base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]);
+  return _mm_setr_ps(tk_ld_f32(base + idx[0]), tk_ld_f32(base + idx[1]), tk_ld_f32(base + idx[2]),
+                     tk_ld_f32(base + idx[3]));
 }
 static inline tk_vf tk_vf_gather_by4_u16(const float *base, const uint16_t *idx) {
-  return _mm_set1_ps(base[idx[0]]);
+  return _mm_set1_ps(tk_ld_f32(base + idx[0]));
 }
 static inline tk_vf tk_vf_gather_by4_u32(const float *base, const uint32_t *idx) {
-  return _mm_set1_ps(base[idx[0]]);
+  return _mm_set1_ps(tk_ld_f32(base + idx[0]));
 }
 /* ---- attention ---- */
 #include <simde/simde-f16.h>

@@ -7,9 +7,11 @@
 #include "exec.h"
 #include "size.h"
 #include "sparse/sparse_kernels.h"
+#include "unaligned.h"
 
-/* A full group of 4 rows is stored blocked when its distinct (row, column)
-   entries fill at least BLOCK_FILL_NUM / BLOCK_FILL_DEN of the 4 x union block.
+/* A full group of 4 rows is stored blocked when its (row, column) entries,
+   all distinct and nonzero (see tk_csr_group), fill at least BLOCK_FILL_NUM /
+   BLOCK_FILL_DEN of the 4 x union block.
    3/4 is where a block's 18 bytes per column (16-bit index + 4 values) equal
    split storage's 6 bytes per entry, and memory-bound SpMV broke even there
    when measured (avx2, 4096x4096, rows sharing 20% of the columns: blocked
@@ -51,17 +53,19 @@ typedef struct source {
 static size_t source_row(const source *s, size_t r, entry *e) {
   size_t n = 0;
   if (s->row_ptr) {
-    for (int32_t j = s->row_ptr[r]; j < s->row_ptr[r + 1]; j++, n++)
-      e[n] = (entry){(size_t)s->col_idx[j], n, s->values[j]};
+    int32_t end = tk_ld_i32(s->row_ptr + r + 1);
+    for (int32_t j = tk_ld_i32(s->row_ptr + r); j < end; j++, n++)
+      e[n] = (entry){(size_t)tk_ld_i32(s->col_idx + j), n, tk_ld_f32(s->values + j)};
     return n;
   }
   const float *wr = s->w + r * s->cols;
   size_t rank = s->ties_before[r];
   for (size_t c = 0; c < s->cols; c++) {
-    uint32_t key = abs_key(wr[c]);
+    float w = tk_ld_f32(wr + c);
+    uint32_t key = abs_key(w);
     bool keep = key > s->thr || (key == s->thr && rank++ < s->take);
-    if (keep && wr[c] != 0.0f) {
-      e[n] = (entry){c, n, wr[c]};
+    if (keep && w != 0.0f) {
+      e[n] = (entry){c, n, w};
       n++;
     }
   }
@@ -92,7 +96,8 @@ static size_t distinct_cols(const entry *e, size_t n) {
 
 /* Merges 4 sorted rows; returns the number of distinct columns u. With
    idx/val non-NULL also writes the blocked layout: the u columns and 4 values
-   per column (val zeroed by the caller; repeats add up in the order given). */
+   per column (val zeroed by the caller, so a row lacking column j keeps 0
+   there; a blocked group has no repeated columns, pass 1 made sure). */
 static size_t merge4(entry *const er[4], const size_t len[4], void *idx, bool wide, float *val) {
   size_t p[4] = {0, 0, 0, 0}, u = 0;
   for (;;) {
@@ -163,12 +168,17 @@ static tk_status pack(const source *s, size_t rows, size_t cols, size_t maxlen, 
     gr->val_off = n_val;
     if (nr == TK_CSR_GROUP && sum) {
       size_t dist = 0;
+      bool zero = false;
       for (size_t r = 0; r < nr; r++) {
         sort_row(er[r], len[r]);
         dist += distinct_cols(er[r], len[r]);
+        for (size_t j = 0; j < len[r]; j++) zero |= er[r][j].val == 0.0f;
       }
       size_t u = merge4(er, len, NULL, false, NULL);
-      gr->blocked = dist * BLOCK_FILL_DEN >= BLOCK_FILL_NUM * TK_CSR_GROUP * u;
+      /* Repeated columns (dist < sum) or explicit zeros keep the group split:
+         in a block a stored 0 must mean "absent" (tk_csr_group). */
+      gr->blocked = dist == sum && !zero &&
+                    dist * BLOCK_FILL_DEN >= BLOCK_FILL_NUM * TK_CSR_GROUP * u;
       if (gr->blocked) {
         gr->len[0] = u;
         n_idx += u;
@@ -240,21 +250,26 @@ tk_status tk_csr_create(size_t rows, size_t cols, const int32_t *row_ptr, const 
   if (!out || !row_ptr || !rows || !cols) return TK_ERR_ARG;
   tk_status st = check_shape(rows, cols);
   if (st != TK_OK) return st;
-  if (row_ptr[0] != 0) return TK_ERR_FORMAT;
+  if (tk_ld_i32(row_ptr) != 0) return TK_ERR_FORMAT;
   size_t maxlen = 0;
   for (size_t r = 0; r < rows; r++) {
-    if (row_ptr[r + 1] < 0 || row_ptr[r + 1] < row_ptr[r]) return TK_ERR_FORMAT;
-    size_t len = (size_t)(row_ptr[r + 1] - row_ptr[r]);
+    int32_t begin = tk_ld_i32(row_ptr + r), end = tk_ld_i32(row_ptr + r + 1);
+    if (end < 0 || end < begin) return TK_ERR_FORMAT;
+    size_t len = (size_t)(end - begin);
     if (len > maxlen) maxlen = len;
   }
-  size_t nnz = (size_t)row_ptr[rows];
+  size_t nnz = (size_t)tk_ld_i32(row_ptr + rows);
   if (nnz && (!col_idx || !values)) return TK_ERR_ARG;
   for (size_t j = 0; j < nnz; j++) {
-    if (col_idx[j] < 0 || (size_t)col_idx[j] >= cols) return TK_ERR_FORMAT;
-    if (!isfinite(values[j])) return TK_ERR_ARG;
+    int32_t c = tk_ld_i32(col_idx + j);
+    if (c < 0 || (size_t)c >= cols) return TK_ERR_FORMAT;
+    if (!isfinite(tk_ld_f32(values + j))) return TK_ERR_ARG;
   }
   source s = {.row_ptr = row_ptr, .col_idx = col_idx, .values = values, .cols = cols};
-  return pack(&s, rows, cols, maxlen, out);
+  tk_csr *a;
+  st = pack(&s, rows, cols, maxlen, &a);
+  if (st == TK_OK) memcpy(out, &a, sizeof a); /* out too may be at any address */
+  return st;
 }
 
 /* The key of the k-th largest |w| (k >= 1) by a two-pass radix select on the
@@ -264,11 +279,11 @@ static uint32_t select_kth_key(const float *w, size_t total, size_t k, size_t *h
                                size_t *above) {
   size_t cnt = 0, h = 65535, l = 65535;
   memset(hist, 0, 65536 * sizeof *hist);
-  for (size_t i = 0; i < total; i++) hist[abs_key(w[i]) >> 16]++;
+  for (size_t i = 0; i < total; i++) hist[abs_key(tk_ld_f32(w + i)) >> 16]++;
   for (; cnt + hist[h] < k; h--) cnt += hist[h];
   memset(hist, 0, 65536 * sizeof *hist);
   for (size_t i = 0; i < total; i++) {
-    uint32_t key = abs_key(w[i]);
+    uint32_t key = abs_key(tk_ld_f32(w + i));
     if (key >> 16 == h) hist[key & 0xffffu]++;
   }
   for (; cnt + hist[l] < k; l--) cnt += hist[l];
@@ -285,7 +300,7 @@ tk_status tk_csr_from_dense(const float *w, size_t rows, size_t cols, float spar
   if (cols > (size_t)INT32_MAX + 1) return TK_ERR_OVERFLOW; /* indices stay < 2^31 */
   size_t total = rows * cols;
   for (size_t i = 0; i < total; i++)
-    if (!isfinite(w[i])) return TK_ERR_ARG;
+    if (!isfinite(tk_ld_f32(w + i))) return TK_ERR_ARG;
 
   /* k = round-half-up((1 - sparsity) * total), computed in double. */
   double kd = floor((1.0 - (double)sparsity) * (double)total + 0.5);
@@ -306,13 +321,15 @@ tk_status tk_csr_from_dense(const float *w, size_t rows, size_t cols, float spar
     s.take = k - above;
     for (size_t r = 0; r < rows; r++) {
       size_t t = 0;
-      for (size_t c = 0; c < cols; c++) t += abs_key(w[r * cols + c]) == s.thr;
+      for (size_t c = 0; c < cols; c++) t += abs_key(tk_ld_f32(w + r * cols + c)) == s.thr;
       ties_before[r + 1] = ties_before[r] + t;
     }
   }
   free(hist);
-  st = pack(&s, rows, cols, cols, out);
+  tk_csr *a;
+  st = pack(&s, rows, cols, cols, &a);
   free(ties_before);
+  if (st == TK_OK) memcpy(out, &a, sizeof a);
   return st;
 }
 
@@ -325,6 +342,9 @@ static size_t col_at(const tk_csr *a, size_t j) {
   return a->wide ? ((const uint32_t *)a->idx)[j] : ((const uint16_t *)a->idx)[j];
 }
 
+/* w[i] += v, w at any address. */
+static void add_at(float *w, size_t i, float v) { tk_st_f32(w + i, tk_ld_f32(w + i) + v); }
+
 tk_status tk_csr_to_dense(const tk_csr *a, float *w) {
   if (!a || !w) return TK_ERR_ARG;
   memset(w, 0, a->rows * a->cols * sizeof *w);
@@ -335,14 +355,14 @@ tk_status tk_csr_to_dense(const tk_csr *a, float *w) {
       for (size_t j = 0; j < gr->len[0]; j++) {
         size_t c = col_at(a, gr->idx_off + j);
         for (size_t r = 0; r < TK_CSR_GROUP; r++)
-          wg[r * a->cols + c] += a->val[gr->val_off + TK_CSR_GROUP * j + r];
+          add_at(wg, r * a->cols + c, a->val[gr->val_off + TK_CSR_GROUP * j + r]);
       }
       continue;
     }
     size_t o = 0;
     for (size_t r = 0; r < TK_CSR_GROUP; r++)
       for (size_t j = 0; j < gr->len[r]; j++, o++)
-        wg[r * a->cols + col_at(a, gr->idx_off + o)] += a->val[gr->val_off + o];
+        add_at(wg, r * a->cols + col_at(a, gr->idx_off + o), a->val[gr->val_off + o]);
   }
   return TK_OK;
 }

@@ -4,11 +4,20 @@
    sparse_kernels.h. The format (split rows and 4-row blocks, 16- or 32-bit
    column indices) is described next to struct tk_csr. Each kernel is written
    once with the index width as a constant argument of always-inlined helpers,
-   so the compiler makes one specialised copy per width. */
+   so the compiler makes one specialised copy per width.
+
+   x, y, B and C are the caller's and may sit at any address (API.md): vectors
+   of them go through tk_vf_load / tk_vf_store (unaligned) and the gathers,
+   single elements through tk_ld_f32 / tk_st_f32 (unaligned.h). The matrix's
+   own arrays come from malloc and are indexed directly. */
+
+#include <math.h>
+
+#include "unaligned.h"
 
 #define TK_W TK_VF_WIDTH
 
-/* Blocked groups: TK_VF_WIDTH divides 4 or 4 divides it (1, 4 or 8), so a step
+/* Blocked groups: TK_VF_WIDTH divides 4 or 4 divides it (1, 4, 8 or 16), so a step
    of TK_BLK_STEP flat values (4 per column) is TK_BLK_NV whole vectors and
    TK_BLK_STEP / 4 whole columns. */
 #define TK_BLK_STEP (TK_W > 4 ? TK_W : 4)
@@ -52,7 +61,7 @@ TK_ALWAYS_INLINE float TK_FN(spmv_row)(const float *v, const void *idx, size_t l
   for (; j + TK_W <= len; j += TK_W)
     acc0 = tk_vf_fmadd(tk_vf_load(v + j), TK_FN(gather)(x, idx, j, wide), acc0);
   float s = tk_vf_hsum(tk_vf_add(tk_vf_add(acc0, acc1), tk_vf_add(acc2, acc3)));
-  for (; j < len; j++) s += v[j] * x[TK_FN(col)(idx, j, wide)];
+  for (; j < len; j++) s += v[j] * tk_ld_f32(x + TK_FN(col)(idx, j, wide));
   return s;
 }
 
@@ -87,8 +96,38 @@ TK_ALWAYS_INLINE void TK_FN(spmv_block)(const float *v, const void *idx, size_t 
     y[r] = s;
   }
   for (; j < u; j++) {
-    float xj = x[TK_FN(col)(idx, j, wide)];
+    float xj = tk_ld_f32(x + TK_FN(col)(idx, j, wide));
     for (int r = 0; r < 4; r++) y[r] += v[4 * j + (size_t)r] * xj;
+  }
+}
+
+/* Row r of a blocked group times column i of B ([cols][n]; x for SpMV, n = 1)
+   over the entries the row has: the stored zeros of the columns it lacks are
+   skipped (a blocked group has no explicit zeros, see tk_csr_group), so an
+   Inf or NaN of B there does not reach it. The slow path of the fix-ups
+   below, taken only for results that came out NaN. */
+static float TK_FN(block_row_exact)(const float *v, const void *idx, size_t u, int r,
+                                    const float *b, size_t n, size_t i, bool wide) {
+  float s = 0.0f;
+  for (size_t j = 0; j < u; j++) {
+    float w = v[4 * j + (size_t)r];
+    if (w != 0.0f) s += w * tk_ld_f32(b + TK_FN(col)(idx, j, wide) * n + i);
+  }
+  return s;
+}
+
+/* After a blocked group's 4 x n results c (row stride n) were written: each
+   NaN among them may be 0 * Inf or 0 * NaN from a column its row lacks (a
+   NaN stays NaN through every later add, so nothing else can hide one); it is
+   recomputed from the row's own entries, which gives NaN again only when the
+   row's own products do. */
+static void TK_FN(block_fix_nan)(const float *v, const void *idx, size_t u, const float *b,
+                                 size_t n, float *c, bool wide) {
+  for (int r = 0; r < 4; r++) {
+    for (size_t i = 0; i < n; i++) {
+      float *ci = c + (size_t)r * n + i;
+      if (isnan(tk_ld_f32(ci))) tk_st_f32(ci, TK_FN(block_row_exact)(v, idx, u, r, b, n, i, wide));
+    }
   }
 }
 
@@ -100,14 +139,19 @@ TK_ALWAYS_INLINE void TK_FN(spmv_all)(const struct tk_csr *a, const float *x, fl
     const void *idx = TK_FN(idx_at)(a->idx, gr->idx_off, wide);
     float *yg = y + g * TK_CSR_GROUP;
     if (gr->blocked) {
-      TK_FN(spmv_block)(v, idx, gr->len[0], x, wide, yg);
+      float y4[4];
+      TK_FN(spmv_block)(v, idx, gr->len[0], x, wide, y4);
+      for (int r = 0; r < 4; r++) tk_st_f32(yg + r, y4[r]);
+      if (isnan(y4[0] + y4[1] + y4[2] + y4[3]))
+        TK_FN(block_fix_nan)(v, idx, gr->len[0], x, 1, yg, wide);
       continue;
     }
     size_t nr = a->rows - g * TK_CSR_GROUP;
     if (nr > TK_CSR_GROUP) nr = TK_CSR_GROUP;
     size_t off = 0;
     for (size_t r = 0; r < nr; r++) {
-      yg[r] = TK_FN(spmv_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], x, wide);
+      float yr = TK_FN(spmv_row)(v + off, TK_FN(idx_at)(idx, off, wide), gr->len[r], x, wide);
+      tk_st_f32(yg + r, yr);
       off += gr->len[r];
     }
   }
@@ -151,17 +195,23 @@ TK_ALWAYS_INLINE void TK_FN(spmm_row)(const float *v, const void *idx, size_t le
     float acc[TK_W] = {0};
     for (size_t j = 0; j < len; j++) {
       const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
-      for (size_t k = 0; k < t; k++) acc[k] += v[j] * br[k];
+      for (size_t k = 0; k < t; k++) acc[k] += v[j] * tk_ld_f32(br + k);
     }
-    for (size_t k = 0; k < t; k++) c[i + k] = acc[k];
+    for (size_t k = 0; k < t; k++) tk_st_f32(c + i + k, acc[k]);
   }
 }
 
 /* One blocked group: 4 rows of C over u shared columns; each load of B's row
-   feeds 4 rows (4 broadcast weights), TK_SPMM_ACC / 4 vectors per row per pass. */
-TK_ALWAYS_INLINE void TK_FN(spmm_block)(const float *v, const void *idx, size_t u,
+   feeds 4 rows (4 broadcast weights), TK_SPMM_BLOCK_ACC / 4 vectors per row per pass.
+   Returns whether some result may be NaN: each pass's results are summed
+   (a NaN lane makes the sum NaN; opposite infinities can make a false alarm,
+   which costs only the scan), a few adds per pass over the group's columns
+   instead of a pass over C; the flag lives in an integer register, so the
+   vector registers stay the accumulators'. */
+TK_ALWAYS_INLINE bool TK_FN(spmm_block)(const float *v, const void *idx, size_t u,
                                         const float *b, size_t n, float *c, bool wide) {
-  enum { K = TK_SPMM_ACC / 4 };
+  enum { K = TK_SPMM_BLOCK_ACC / 4 };
+  bool maybe_nan = false;
   size_t i = 0;
   for (; i + K * TK_W <= n; i += K * TK_W) {
     tk_vf acc[4][K];
@@ -176,8 +226,14 @@ TK_ALWAYS_INLINE void TK_FN(spmm_block)(const float *v, const void *idx, size_t 
         for (int k = 0; k < K; k++) acc[r][k] = tk_vf_fmadd(w, bv[k], acc[r][k]);
       }
     }
-    for (int r = 0; r < 4; r++)
-      for (int k = 0; k < K; k++) tk_vf_store(c + (size_t)r * n + i + k * TK_W, acc[r][k]);
+    tk_vf sum = tk_vf_zero();
+    for (int r = 0; r < 4; r++) {
+      for (int k = 0; k < K; k++) {
+        tk_vf_store(c + (size_t)r * n + i + k * TK_W, acc[r][k]);
+        sum = tk_vf_add(sum, acc[r][k]);
+      }
+    }
+    maybe_nan |= isnan(tk_vf_hsum(sum));
   }
   for (; i + TK_W <= n; i += TK_W) {
     tk_vf acc[4] = {tk_vf_zero(), tk_vf_zero(), tk_vf_zero(), tk_vf_zero()};
@@ -186,6 +242,7 @@ TK_ALWAYS_INLINE void TK_FN(spmm_block)(const float *v, const void *idx, size_t 
       for (int r = 0; r < 4; r++) acc[r] = tk_vf_fmadd(tk_vf_set1(v[4 * j + (size_t)r]), bv, acc[r]);
     }
     for (int r = 0; r < 4; r++) tk_vf_store(c + (size_t)r * n + i, acc[r]);
+    maybe_nan |= isnan(tk_vf_hsum(tk_vf_add(tk_vf_add(acc[0], acc[1]), tk_vf_add(acc[2], acc[3]))));
   }
   if (i < n) {
     size_t t = n - i; /* < TK_W */
@@ -193,11 +250,18 @@ TK_ALWAYS_INLINE void TK_FN(spmm_block)(const float *v, const void *idx, size_t 
     for (size_t j = 0; j < u; j++) {
       const float *br = b + TK_FN(col)(idx, j, wide) * n + i;
       for (int r = 0; r < 4; r++)
-        for (size_t k = 0; k < t; k++) acc[r][k] += v[4 * j + (size_t)r] * br[k];
+        for (size_t k = 0; k < t; k++) acc[r][k] += v[4 * j + (size_t)r] * tk_ld_f32(br + k);
     }
-    for (int r = 0; r < 4; r++)
-      for (size_t k = 0; k < t; k++) c[(size_t)r * n + i + k] = acc[r][k];
+    float sum = 0.0f;
+    for (int r = 0; r < 4; r++) {
+      for (size_t k = 0; k < t; k++) {
+        tk_st_f32(c + (size_t)r * n + i + k, acc[r][k]);
+        sum += acc[r][k];
+      }
+    }
+    maybe_nan |= isnan(sum);
   }
+  return maybe_nan;
 }
 
 TK_ALWAYS_INLINE void TK_FN(spmm_all)(const struct tk_csr *a, const float *b, size_t n,
@@ -208,7 +272,8 @@ TK_ALWAYS_INLINE void TK_FN(spmm_all)(const struct tk_csr *a, const float *b, si
     const void *idx = TK_FN(idx_at)(a->idx, gr->idx_off, wide);
     float *cg = c + g * TK_CSR_GROUP * n;
     if (gr->blocked) {
-      TK_FN(spmm_block)(v, idx, gr->len[0], b, n, cg, wide);
+      if (TK_FN(spmm_block)(v, idx, gr->len[0], b, n, cg, wide))
+        TK_FN(block_fix_nan)(v, idx, gr->len[0], b, n, cg, wide);
       continue;
     }
     size_t nr = a->rows - g * TK_CSR_GROUP;

@@ -17,13 +17,19 @@
      of the group has len[r] entries, columns at idx[idx_off ...], values at
      val[val_off ...] (the two run in parallel), in the order they were given,
      repeats kept as separate entries (they add up in every product).
-   - blocked (blocked == true, only for a full group of 4 rows): the union of
-     the 4 rows' columns, len[0] = u of them in increasing order at
-     idx[idx_off ...]; each column has 4 values, val[val_off + 4 j + r] for row
-     r of the group (0 where row r lacks column j; repeats already summed, in
-     the order given). One load of x[col] (SpMV) or of B's row col (SpMM) then
-     feeds 4 output rows, and one index serves 4 values: 18 bytes per column
-     instead of 24 when all 4 rows have it. */
+   - blocked (blocked == true, only for a full group of 4 rows whose entries
+     are all nonzero and in distinct columns per row): the union of the 4
+     rows' columns, len[0] = u of them in increasing order at idx[idx_off ...];
+     each column has 4 values, val[val_off + 4 j + r] for row r of the group,
+     0 exactly where row r lacks column j (no explicit zero or repeat is ever
+     blocked, so a stored 0 always means "absent"). One load of x[col] (SpMV) or
+     of B's row col (SpMM) then feeds 4 output rows, and one index serves 4
+     values: 18 bytes per column instead of 24 when all 4 rows have it.
+     The kernels multiply the absent zeros too; when x or B holds Inf or NaN
+     there, 0 * Inf = NaN would reach a row without that column, so a blocked
+     result that comes out NaN is recomputed from the row's own entries
+     (sparse_body.h): every row's result depends only on its entries, whatever
+     the storage. */
 typedef struct tk_csr_group {
   size_t idx_off;
   size_t val_off;
@@ -36,7 +42,8 @@ typedef struct tk_csr_group {
      uint32_t otherwise (then wide == true); every index is < 2^31, so the
      signed 32-bit lanes of a hardware gather hold it;
    - a group of 4 rows is stored blocked when the rows share most columns
-     (distinct entries >= TK_CSR_BLOCK_FILL of 4 * union), split otherwise:
+     (entries >= 3/4 of 4 * union: BLOCK_FILL_NUM / BLOCK_FILL_DEN in
+     sparse.c, where the measurements are), split otherwise:
      for unstructured pruning beyond ~50% the rows share few columns and stay
      split; for dense-ish or column-structured weights the blocks pay.
    The object is immutable after creation. */
