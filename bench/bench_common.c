@@ -336,6 +336,9 @@ static void tkb_register_rooflines(void) {
 /* ---- threads ---- */
 
 #include <unistd.h>
+
+const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
+
 #if TKB_HAVE_PTHREADPOOL
 #include <pthreadpool.h>
 
@@ -344,7 +347,6 @@ size_t tkb_max_threads(void) {
   return n > 0 ? (size_t)n : 1;
 }
 
-const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
 
 /* The host path's parallel-for: the bench plays a runtime with its own pool. */
 static void tkb_host_for(void *host, size_t n, tk_task_fn task, void *ctx) {

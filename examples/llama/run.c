@@ -25,6 +25,7 @@ typedef struct options {
 static void usage(void) {
   fprintf(stderr,
           "usage: tinykern-llama CHECKPOINT.bin TOKENIZER.bin [options]\n"
+          "       tinykern-llama --isas   (the variant names, one per line)\n"
           "  Runs a llama2.c checkpoint (legacy fp32 format) on tinykern.\n"
           "  -p, --prompt TEXT      prompt (default \"Once upon a time\")\n"
           "  -n, --steps N          tokens to generate (default 128); stops early at BOS\n"
@@ -479,6 +480,11 @@ static void print_json(const runtime *rt, const options *o, const results *r) {
 }
 
 int main(int argc, char **argv) {
+  /* --isas: every variant name tinykern knows, one per line (for scripts). */
+  if (argc == 2 && !strcmp(argv[1], "--isas")) {
+    for (int i = 0; i < TK_ISA_COUNT; i++) printf("%s\n", tk_isa_name((tk_isa)i));
+    return 0;
+  }
   options o;
   if (!parse_options(argc, argv, &o)) {
     usage();

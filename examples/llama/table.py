@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-ISAS = ["scalar", "sse41", "avx2", "avxvnni", "avx512", "avx512vnni", "neon", "neondot"]
 CACHES = ["f32", "f16", "s8"]
 
 
@@ -55,7 +54,9 @@ def main():
     loads = [os.getloadavg()[0]]
 
     rows = {}  # (isa, threads) -> {"int8/<cache>": result, "f32": result}
-    for isa in ISAS:
+    isas = subprocess.run([args.llama, "--isas"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    for isa in isas:
         for threads in (1, args.threads):
             first = run(args, isa, prompt, threads)
             if first is None:

@@ -791,23 +791,26 @@ static void bad_weights_fail_cleanly(void **state) {
   free(data);
 }
 
-#define ISA_CASE(fn, isa) {#fn "/" #isa, fn, NULL, restore_isa, &ISAS[isa]}
-#define EACH_ISA(fn)                                                                          \
-  ISA_CASE(fn, TK_ISA_SCALAR), ISA_CASE(fn, TK_ISA_SSE41), ISA_CASE(fn, TK_ISA_AVX2),         \
-      ISA_CASE(fn, TK_ISA_AVXVNNI), ISA_CASE(fn, TK_ISA_AVX512), ISA_CASE(fn, TK_ISA_AVX512VNNI), \
-      ISA_CASE(fn, TK_ISA_NEON), ISA_CASE(fn, TK_ISA_NEONDOT)
+/* Each per-ISA case's state: its ISA (one case per ISA, every one tinykern
+   lists: a failing variant never hides another, an unavailable one shows as
+   skipped). */
+static tk_isa ISAS[TK_ISA_COUNT];
+static char isa_case_names[2][TK_ISA_COUNT][64];
 
-/* Each case's state: its ISA (one case per ISA: a failing variant never
-   hides another, an unavailable one shows as skipped). */
-static tk_isa ISAS[TK_ISA_COUNT] = {TK_ISA_SCALAR, TK_ISA_SSE41, TK_ISA_AVX2, TK_ISA_NEON,
-                                    TK_ISA_NEONDOT, TK_ISA_AVX512, TK_ISA_AVX512VNNI, TK_ISA_AVXVNNI};
+/* The per-ISA cases of fn, named "<fn>/<isa>", into cases[0 .. TK_ISA_COUNT). */
+static void each_isa(struct CMUnitTest *cases, char names[][64], const char *fn_name,
+                     CMUnitTestFunction fn) {
+  for (int i = 0; i < TK_ISA_COUNT; i++) {
+    ISAS[i] = (tk_isa)i;
+    snprintf(names[i], 64, "%s/%s", fn_name, tk_isa_name((tk_isa)i));
+    cases[i] = (struct CMUnitTest){names[i], fn, NULL, restore_isa, &ISAS[i]};
+  }
+}
 
 int main(void) {
   original_isa = tk_isa_active();
-  const struct CMUnitTest tests[] = {
-      EACH_ISA(f32_logits_match_reference),
-      EACH_ISA(int8_logits_match_reference),
-      cmocka_unit_test(prefill_then_decode_equals_token_by_token),
+  struct CMUnitTest tests[2 * TK_ISA_COUNT + 13] = {
+      [2 * TK_ISA_COUNT] = cmocka_unit_test(prefill_then_decode_equals_token_by_token),
       cmocka_unit_test(cache_storage_changes_logits_a_little),
       cmocka_unit_test(full_context_is_an_error),
       cmocka_unit_test(threads_give_the_tokens_of_one),
@@ -821,5 +824,8 @@ int main(void) {
       cmocka_unit_test(garbage_is_rejected),
       cmocka_unit_test(bad_weights_fail_cleanly),
   };
+  each_isa(tests, isa_case_names[0], "f32_logits_match_reference", f32_logits_match_reference);
+  each_isa(tests + TK_ISA_COUNT, isa_case_names[1], "int8_logits_match_reference",
+           int8_logits_match_reference);
   return cmocka_run_group_tests(tests, setup_files, remove_files);
 }

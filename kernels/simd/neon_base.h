@@ -1,4 +1,4 @@
-/* The NEON vocabulary shared by simd/neon.h and simd/neondot.h (aarch64 and armv7, 128-bit registers): all but the int8 dot steps. */
+/* The NEON vocabulary shared by the NEON vector headers (aarch64 and armv7, 128-bit registers): all but the int8 dot steps. */
 #ifndef TK_SIMD_NEON_BASE_H
 #define TK_SIMD_NEON_BASE_H
 
@@ -73,7 +73,7 @@ static inline float tk_vf_hsum(tk_vf a) {
 }
 
 /* ---- int8 ---- */
-/* Dot-product accumulator (simd/neon.h and simd/neondot.h supply the step). */
+/* Dot-product accumulator (each NEON vector header supplies the step). */
 typedef int32x4_t tk_vs32;
 static inline tk_vs32 tk_vs32_zero(void) { return vdupq_n_s32(0); }
 static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) { return vaddq_s32(a, b); }

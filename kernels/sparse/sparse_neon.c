@@ -1,4 +1,4 @@
-/* Sparse kernels for NEON (aarch64 and armv7; the neondot table uses these too): the shared body over simd/neon.h. */
+/* Sparse kernels for NEON (aarch64 and armv7; ISAs that fall back to NEON use these too): the shared body over simd/neon.h. */
 #include "simd/neon.h"
 
 #include "sparse/sparse_kernels.h"
