@@ -19,7 +19,10 @@
    ends, also after a failure. Tests that do not depend on the variant stay
    plain cmocka functions, listed as TK_TEST(name). TK_TEST_FILTER=<pattern> in
    the environment runs only the matching cases ('*' and '?' wildcards; e.g.
-   TK_TEST_FILTER='*avx2 (*' build/tests/test_int8). In short:
+   TK_TEST_FILTER='*avx2 (*' build/tests/test_int8). TK_TEST_ISAS=<names>
+   (comma- or space-separated, e.g. "scalar,avx2") makes per-variant tests run
+   only those ISAs' cases and keeps every plain case (scripts/check's valgrind
+   stage uses it: memcheck is too slow for every ISA). In short:
 
      static void dot_s8_matches_reference(tk_isa isa) {
        ... tk_test_table(isa)->dot_s8(a, b, n) against the reference ...
