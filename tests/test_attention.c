@@ -701,6 +701,16 @@ typedef struct snapshot {
   float *ks, *vs;
 } snapshot;
 
+/* Fills a new cache's K/V storage (never-written slots included: the
+   allocation leaves them undefined) with a finite byte pattern, so that a
+   snapshot compares defined bytes and a stray write to a slot shows. */
+static void poison_storage(tk_kv_cache *c) {
+  const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
+  const size_t bytes = c->cfg.n_kv_heads * c->slots * c->stride * es;
+  memset(c->k, 0x5a, bytes);
+  memset(c->v, 0x5a, bytes);
+}
+
 static snapshot snap(const tk_kv_cache *c) {
   snapshot s = {*c, NULL, NULL, NULL, NULL};
   const size_t es = c->cfg.dtype == TK_DTYPE_F32 ? 4 : c->cfg.dtype == TK_DTYPE_F16 ? 2 : 1;
@@ -771,6 +781,7 @@ static void bad_append_changes_nothing(void **state) {
     for (int sliding = 0; sliding < 2; sliding++) {
       shape sh = {dts[ti], NKV, NKV, D, CAP, sliding};
       tk_kv_cache *c = cache_new(&sh);
+      poison_storage(c);
       assert_int_equal(tk_kv_cache_append(c, k, v, 1), TK_OK);
       snapshot s = snap(c);
       assert_int_equal(tk_kv_cache_append(NULL, k, v, 1), TK_ERR_ARG);
@@ -822,6 +833,7 @@ static void bad_attend_writes_nothing(void **state) {
   for (size_t ti = 0; ti < 3; ti++) {
     shape sh = {dts[ti], NKV, NH, D, CAP, true};
     tk_kv_cache *c = cache_new(&sh);
+    poison_storage(c);
     assert_int_equal(tk_kv_cache_append(c, k, v, 3), TK_OK);
     snapshot s = snap(c);
     for (size_t i = 0; i < 4 * NH * D; i++) out[i] = -7.0f;
