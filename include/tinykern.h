@@ -238,9 +238,33 @@ TK_API tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out);
    any error the cache is unchanged. */
 TK_API tk_status tk_kv_cache_append(tk_kv_cache *c, const float *k, const float *v,
                                     size_t n_tokens);
-TK_API size_t tk_kv_cache_len(const tk_kv_cache *c); /* positions attended now */
+/* Positions: the tokens appended since create or reset are numbered 0, 1, 2,
+   ... (absolute positions: a token evicted from a sliding cache keeps its
+   number and so do the ones after it). The cache holds the positions
+   [tk_kv_cache_position - tk_kv_cache_len, tk_kv_cache_position): every
+   position appended until it is full; a sliding cache, the last `capacity`
+   appended. The next token appended gets position tk_kv_cache_position:
+   the position a caller rotates its q and k by (RoPE) before append and
+   tk_attend, also once a sliding cache evicts (the held keys keep the
+   rotations of their own positions). */
+TK_API size_t tk_kv_cache_len(const tk_kv_cache *c);      /* positions held now; 0 for NULL */
+TK_API size_t tk_kv_cache_position(const tk_kv_cache *c); /* tokens appended since create or
+                                                             reset, minus those truncated; 0 for NULL */
+/* Forgets every position >= n, so that the next token appended gets position
+   n (rewinding a conversation, rejecting speculative tokens); n ==
+   tk_kv_cache_position: nothing to do; n > tk_kv_cache_position (or c NULL):
+   TK_ERR_ARG and the cache is unchanged. After it the cache holds the
+   positions it held below n: with first = position - len (the oldest held),
+   [first, n) if n > first, else none. While nothing was evicted (first == 0)
+   that is all of [0, n); a sliding cache that evicted positions cannot give
+   them back, so it holds fewer than min(n, capacity) until appends refill
+   it (it evicts again once it holds `capacity`). tk_attend depends only on
+   the positions held, as always: a truncated cache answers exactly (bit for
+   bit) like any cache holding the same positions with the same values. */
+TK_API tk_status tk_kv_cache_truncate(tk_kv_cache *c, size_t n);
 /* Memory the cache holds (tk_attend's work block is the calling thread's). */
 TK_API size_t tk_kv_cache_bytes(const tk_kv_cache *c);
+/* Forgets every position: tk_kv_cache_truncate(c, 0). NULL-safe. */
 TK_API void tk_kv_cache_reset(tk_kv_cache *c);
 TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
 /* q, out: [n_q_tokens][n_heads][head_dim] (out may be q: in place). The queries are

@@ -388,12 +388,13 @@ static void attention_f32_matches_reference(tk_isa isa) {
 /* The bytes of the held positions (K, V rows with padding, s8 scales), the
    counters and the held spans' maxima. */
 static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, size_t why_size) {
-  const size_t held_spans = (a->len + TK_ATT_SPAN - 1) / TK_ATT_SPAN;
   bool spans = true;
   for (size_t g = 0; g < a->cfg.n_kv_heads; g++)
-    for (size_t sp = 0; sp < held_spans && a->len == b->len; sp++)
+    for (size_t p = a->next - a->len; p < a->next && a->len == b->len && a->next == b->next; p++) {
+      const size_t sp = p % a->cfg.capacity / TK_ATT_SPAN;
       spans = spans && a->k_span[g * a->n_spans + sp] == b->k_span[g * b->n_spans + sp] &&
               a->v_span[g * a->n_spans + sp] == b->v_span[g * b->n_spans + sp];
+    }
   if (a->len != b->len || a->next != b->next || a->stride != b->stride || !spans) {
     snprintf(why, why_size, "counters differ (len %zu/%zu next %zu/%zu)", a->len, b->len,
              a->next, b->next);
@@ -417,6 +418,120 @@ static bool same_cache(const tk_kv_cache *a, const tk_kv_cache *b, char *why, si
       }
     }
   return true;
+}
+
+/* ---- truncate ---- */
+
+/* Appends n tokens of magnitude `mag` at the history's position (through kt). */
+static void append_scaled(const tk_kernels *kt, tk_kv_cache *c, history *h, tk_rng *r, size_t n,
+                          float mag) {
+  assert_true(h->n + n <= h->max);
+  const size_t row = h->sh.n_kv * h->sh.d;
+  float *k = h->k + h->n * row, *v = h->v + h->n * row;
+  fill(r, k, n * row, -mag, mag);
+  fill(r, v, n * row, -mag, mag);
+  assert_int_equal(tk_kv_cache_append_with(kt, c, k, v, n), TK_OK);
+  h->n += n;
+}
+
+/* P tokens appended (those at positions >= n huge, 1e30 or f16's largest),
+   truncated to n, A tokens appended: the cache holds the positions the
+   header says, answers like the double reference, and bit for bit like a
+   cache y that holds the same positions by another history: a fresh cache
+   given them when nothing was evicted; else one that held other huge values
+   in every slot, truncated to empty at the first held position (or n) and
+   given the held positions then. */
+static void truncate_case(tk_isa isa, shape sh, size_t P, size_t n, size_t A, tk_rng *r) {
+  const tk_kernels *kt = tk_test_table(isa);
+  const float huge = sh.dt == TK_DTYPE_F16 ? 65504.0f : 1e30f;
+  tk_kv_cache *x = cache_new(&sh), *y = cache_new(&sh);
+  history h = hist_new(sh, P + A + sh.cap + 1), junk = hist_new(sh, P + sh.cap + 1);
+  const size_t keep = n < P ? n : P;
+  append_scaled(kt, x, &h, r, keep / 2, 1.0f);
+  append_scaled(kt, x, &h, r, keep - keep / 2, 1.0f);
+  append_scaled(kt, x, &h, r, P - keep, huge);
+  const size_t first = P - tk_kv_cache_len(x), want_len = n > first ? n - first : 0;
+  assert_int_equal(tk_kv_cache_position(x), P);
+  assert_int_equal(tk_kv_cache_truncate(x, n), TK_OK);
+  char when[96];
+  snprintf(when, sizeof when, "%zu appended, truncated to %zu, %zu appended", P, n, A);
+  if (tk_kv_cache_position(x) != n || tk_kv_cache_len(x) != want_len) {
+    print_error("truncate %s (%s) %s capacity %zu%s, %s: position %zu len %zu, want %zu %zu\n",
+                tk_isa_name(isa), tk_test_kind(isa), dtype_name(sh.dt), sh.cap,
+                sh.sliding ? " sliding" : "", when, tk_kv_cache_position(x), tk_kv_cache_len(x),
+                n, want_len);
+    fail();
+  }
+  h.n = n;
+  if (A) append_scaled(kt, x, &h, r, A, 1.0f);
+  /* y: empty at position f = min(first, n), then the held positions [f, n + A). */
+  const size_t f = first < n ? first : n;
+  if (f) {
+    append_scaled(kt, y, &junk, r, f + sh.cap, huge);
+    assert_int_equal(tk_kv_cache_truncate(y, f), TK_OK);
+    assert_int_equal(tk_kv_cache_len(y), 0);
+  }
+  const size_t row = sh.n_kv * sh.d;
+  if (n + A > f)
+    assert_int_equal(tk_kv_cache_append_with(kt, y, h.k + f * row, h.v + f * row, n + A - f), TK_OK);
+  char why[96];
+  if (!same_cache(x, y, why, sizeof why)) {
+    print_error("truncate %s (%s) %s capacity %zu%s, %s: %s\n", tk_isa_name(isa),
+                tk_test_kind(isa), dtype_name(sh.dt), sh.cap, sh.sliding ? " sliding" : "", when, why);
+    fail();
+  }
+  const size_t len = tk_kv_cache_len(x);
+  const size_t nqs[3] = {1, len < 3 ? len : 3, len};
+  for (size_t i = 0; i < 3 && len; i++) {
+    const size_t rows = nqs[i] * sh.n_heads * sh.d;
+    float *q = xmalloc(rows * sizeof(float)), *ox = xmalloc(rows * sizeof(float)),
+          *oy = xmalloc(rows * sizeof(float));
+    fill(r, q, rows, -2.0f, 2.0f);
+    assert_int_equal(tk_attend_with(kt, x, q, nqs[i], sh.n_heads, ox), TK_OK);
+    assert_int_equal(tk_attend_with(kt, y, q, nqs[i], sh.n_heads, oy), TK_OK);
+    if (memcmp(ox, oy, rows * sizeof(float))) {
+      print_error("truncate %s (%s) %s capacity %zu%s, %s: tk_attend of %zu tokens differs from "
+                  "a cache holding the same positions\n",
+                  tk_isa_name(isa), tk_test_kind(isa), dtype_name(sh.dt), sh.cap,
+                  sh.sliding ? " sliding" : "", when, nqs[i]);
+      fail();
+    }
+    free(q), free(ox), free(oy);
+    check_attend(isa, x, &h, r, nqs[i], when);
+  }
+  hist_free(&h);
+  hist_free(&junk);
+  tk_kv_cache_destroy(x);
+  tk_kv_cache_destroy(y);
+}
+
+/* Truncating every dtype's linear and sliding caches: to 0, to len, to the
+   position (nothing to do), into the held positions and below the evicted
+   ones; capacities within one span of maxima and across two (70: s8 tiles
+   cut too). */
+static void truncate_answers_like_a_cache_holding_the_same_positions(tk_isa isa) {
+  const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  const size_t caps[] = {7, 70};
+  tk_rng r = {24};
+  for (size_t di = 0; di < 3; di++)
+    for (size_t ci = 0; ci < 2; ci++)
+      for (int sliding = 0; sliding < 2; sliding++) {
+        const size_t C = caps[ci];
+        const shape sh = {dts[di], 2, 4, 19, C, sliding};
+        /* {P, n, A}: linear (or not yet wrapped) ... */
+        const size_t plain[][3] = {{C, 0, C}, {C, C / 2, C - C / 2}, {C, C, 0}, {C - 1, C - 1, 1},
+                                   {C, 1, 0}, {3, 2, 0}, {C, C - 1, 1}};
+        for (size_t i = 0; i < COUNT(plain); i++)
+          truncate_case(isa, sh, plain[i][0], plain[i][1], plain[i][2], &r);
+        if (!sliding) continue;
+        /* ... and a ring that wrapped: P = 3C + 2 holds [2C + 2, 3C + 2). */
+        const size_t P = 3 * C + 2;
+        const size_t ring[][3] = {{P, P - 1, 1},     {P, P - C / 2, C + 3}, {P, P - C / 2, 2},
+                                  {P, P - C + 1, 0}, {P, P - C, 2},         {P, C, 5},
+                                  {P, 0, 4},         {P, P, 3},             {P, 2 * C + 5, C - 1}};
+        for (size_t i = 0; i < COUNT(ring); i++)
+          truncate_case(isa, sh, ring[i][0], ring[i][1], ring[i][2], &r);
+      }
 }
 
 /* Multi-token appends (more tokens than the capacity included) give the same
@@ -764,6 +879,7 @@ static void bad_create_arguments(void **state) {
   /* NULL-safe queries and destroy. */
   assert_int_equal(tk_kv_cache_len(NULL), 0);
   assert_int_equal(tk_kv_cache_bytes(NULL), 0);
+  assert_int_equal(tk_kv_cache_position(NULL), 0);
   tk_kv_cache_reset(NULL);
   tk_kv_cache_destroy(NULL);
 }
@@ -816,6 +932,38 @@ static void bad_append_changes_nothing(void **state) {
         assert_int_equal(tk_kv_cache_append(c, k, v, 4), TK_OK);
         assert_int_equal(tk_kv_cache_len(c), CAP);
       }
+      snap_free(&s);
+      tk_kv_cache_destroy(c);
+    }
+}
+
+/* Truncating past the position (or a NULL cache) fails and changes nothing;
+   to the position changes nothing either. */
+static void bad_truncate_changes_nothing(void **state) {
+  (void)state;
+  enum { NKV = 2, D = 5, CAP = 3 };
+  const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
+  float k[5 * NKV * D], v[5 * NKV * D];
+  tk_rng r = {25};
+  fill(&r, k, 5 * NKV * D, -1.0f, 1.0f);
+  fill(&r, v, 5 * NKV * D, -1.0f, 1.0f);
+  assert_int_equal(tk_kv_cache_truncate(NULL, 0), TK_ERR_ARG);
+  for (size_t ti = 0; ti < 3; ti++)
+    for (int sliding = 0; sliding < 2; sliding++) {
+      shape sh = {dts[ti], NKV, NKV, D, CAP, sliding};
+      tk_kv_cache *c = cache_new(&sh);
+      poison_storage(c);
+      assert_int_equal(tk_kv_cache_truncate(c, 1), TK_ERR_ARG);
+      assert_int_equal(tk_kv_cache_truncate(c, 0), TK_OK);
+      const size_t n = sliding ? 5 : 2;
+      assert_int_equal(tk_kv_cache_append(c, k, v, n), TK_OK);
+      assert_int_equal(tk_kv_cache_position(c), n);
+      snapshot s = snap(c);
+      assert_int_equal(tk_kv_cache_truncate(c, n + 1), TK_ERR_ARG);
+      assert_int_equal(tk_kv_cache_truncate(c, SIZE_MAX), TK_ERR_ARG);
+      assert_unchanged(&s, c, "bad truncate");
+      assert_int_equal(tk_kv_cache_truncate(c, n), TK_OK);
+      assert_unchanged(&s, c, "truncate to the position");
       snap_free(&s);
       tk_kv_cache_destroy(c);
     }
@@ -1067,6 +1215,7 @@ int main(void) {
       TK_VARIANT_TEST(decode_steps_equal_full_causal_attention),
       TK_VARIANT_TEST(attention_f32_matches_reference),
       TK_VARIANT_TEST(appends_in_any_chunks_give_the_scalar_cache),
+      TK_VARIANT_TEST(truncate_answers_like_a_cache_holding_the_same_positions),
       TK_VARIANT_TEST(f32_to_f16_rounds_to_nearest_even_and_saturates),
       TK_VARIANT_TEST(single_position_returns_stored_v_exactly),
       TK_VARIANT_TEST(s8_storage_is_per_row_symmetric_quantization),
@@ -1074,6 +1223,7 @@ int main(void) {
       TK_TEST(attend_in_place),
       TK_TEST(bad_create_arguments),
       TK_TEST(bad_append_changes_nothing),
+      TK_TEST(bad_truncate_changes_nothing),
       TK_TEST(bad_attend_writes_nothing),
       TK_TEST(bad_attention_f32_writes_nothing),
       TK_VARIANT_TEST(public_attention),

@@ -141,6 +141,8 @@ size_t tk_kv_cache_len(const tk_kv_cache *c) { return c ? c->len : 0; }
 
 size_t tk_kv_cache_bytes(const tk_kv_cache *c) { return c ? c->bytes : 0; }
 
+size_t tk_kv_cache_position(const tk_kv_cache *c) { return c ? c->next : 0; }
+
 void tk_kv_cache_reset(tk_kv_cache *c) {
   if (!c) return;
   c->len = 0;
@@ -155,32 +157,51 @@ static float row_amax(const tk_kv_cache *c, bool is_k, size_t g, size_t slot) {
   return (is_k ? c->k_amax : c->v_amax)[row];
 }
 
-/* Slots held now: [0, min(next, capacity)) (see attention_cache.h). */
-static size_t held_slots(const tk_kv_cache *c) {
-  return c->next < c->cfg.capacity ? c->next : c->cfg.capacity;
+/* The held positions [next - len, next) as ranges of slots: from (next -
+   len) % capacity on, len of them, wrapping at the capacity (see
+   attention_cache.h); r[i] = [begin, end). Returns how many: 0 (empty), 1 or 2. */
+static int held_ranges(const tk_kv_cache *c, size_t r[2][2]) {
+  const size_t cap = c->cfg.capacity, first = (c->next - c->len) % cap;
+  if (!c->len) return 0;
+  r[0][0] = first;
+  if (c->len <= cap - first) {
+    r[0][1] = first + c->len;
+    return 1;
+  }
+  r[0][1] = cap;
+  r[1][0] = 0;
+  r[1][1] = c->len - (cap - first);
+  return 2;
 }
 
-/* Recomputes span sp's maxima over its held slots, for every kv head. */
+/* Recomputes span sp's maxima over its held slots (0 if none), for every kv head. */
 static void span_update(tk_kv_cache *c, size_t sp) {
-  const size_t lo = sp * TK_ATT_SPAN, held = held_slots(c);
-  const size_t hi = lo + TK_ATT_SPAN < held ? lo + TK_ATT_SPAN : held;
+  const size_t lo = sp * TK_ATT_SPAN, cap = c->cfg.capacity;
+  const size_t hi = lo + TK_ATT_SPAN < cap ? lo + TK_ATT_SPAN : cap;
+  size_t r[2][2];
+  const int nr = held_ranges(c, r);
   for (size_t g = 0; g < c->cfg.n_kv_heads; g++) {
     float mk = 0.0f, mv = 0.0f;
-    for (size_t slot = lo; slot < hi; slot++) {
-      mk = max_nn(mk, row_amax(c, true, g, slot));
-      mv = max_nn(mv, row_amax(c, false, g, slot));
-    }
+    for (int i = 0; i < nr; i++)
+      for (size_t slot = r[i][0] > lo ? r[i][0] : lo; slot < r[i][1] && slot < hi; slot++) {
+        mk = max_nn(mk, row_amax(c, true, g, slot));
+        mv = max_nn(mv, row_amax(c, false, g, slot));
+      }
     c->k_span[g * c->n_spans + sp] = mk;
     c->v_span[g * c->n_spans + sp] = mv;
   }
 }
 
-/* Max |stored value| of kv head g's K (is_k) or V over the held positions. */
+/* Max |stored value| of kv head g's K (is_k) or V over the held positions:
+   the spans their slots fall in (a span without held slots may keep the
+   maxima of positions dropped since, which must not count). */
 static float held_amax(const tk_kv_cache *c, bool is_k, size_t g) {
-  const size_t n = (held_slots(c) + TK_ATT_SPAN - 1) / TK_ATT_SPAN;
   const float *span = (is_k ? c->k_span : c->v_span) + g * c->n_spans;
+  size_t r[2][2];
+  const int nr = held_ranges(c, r);
   float m = 0.0f;
-  for (size_t sp = 0; sp < n; sp++) m = max_nn(m, span[sp]);
+  for (int i = 0; i < nr; i++)
+    for (size_t sp = r[i][0] / TK_ATT_SPAN; sp * TK_ATT_SPAN < r[i][1]; sp++) m = max_nn(m, span[sp]);
   return m;
 }
 
@@ -304,6 +325,28 @@ tk_status tk_kv_cache_append_with(const tk_kernels *kt, tk_kv_cache *c, const fl
   return TK_OK;
 }
 
+tk_status tk_kv_cache_truncate(tk_kv_cache *c, size_t n) {
+  if (!c || n > c->next) return TK_ERR_ARG;
+  if (n == c->next) return TK_OK;
+  const size_t cap = c->cfg.capacity, lo = c->next - c->len;
+  /* The held positions drop to [lo, n) (none when n <= lo: a ring that
+     already overwrote the positions below lo cannot give them back); their
+     slots stay where they are, the dropped ones are only forgotten. */
+  const size_t first_dropped = n > lo ? n : lo, dropped = c->next - first_dropped;
+  c->len = n > lo ? n - lo : 0;
+  c->next = n;
+  /* The spans of the dropped slots hold maxima of positions no longer held:
+     recomputed over what they hold now. The s8 tiles need nothing: held
+     slots stay below s8_ready, and stale rows are finite values the kernels
+     weigh by 0. */
+  const size_t s0 = first_dropped % cap, s1 = s0 + dropped;
+  if (s1 > cap)
+    for (size_t sp = 0; sp * TK_ATT_SPAN < s1 - cap; sp++) span_update(c, sp);
+  for (size_t sp = s0 / TK_ATT_SPAN; sp * TK_ATT_SPAN < s1 && sp < c->n_spans; sp++)
+    span_update(c, sp);
+  return TK_OK;
+}
+
 /* The exponent e >= 0 such that bound * 2^-e <= 2^TK_ATT_SAFE_LOG2. */
 static int scale_exponent(double bound) {
   if (!(bound > 0x1p100)) return 0;
@@ -319,19 +362,22 @@ static float half_abs(uint16_t h) {
 /* M[e] = max |stored K value| of dim e over kv head g's held positions (a
    pass over the held K rows: only for queries the quick bound does not clear). */
 static void held_dim_amax(const tk_kv_cache *c, size_t g, float *M) {
-  const size_t d = c->cfg.head_dim, held = held_slots(c);
+  const size_t d = c->cfg.head_dim;
+  size_t r[2][2];
+  const int nr = held_ranges(c, r);
   for (size_t e = 0; e < d; e++) M[e] = 0.0f;
-  for (size_t slot = 0; slot < held; slot++)
-    for (size_t e = 0; e < d; e++) {
-      const size_t i = tk_att_elem(c, true, g, slot, e);
-      float x;
-      switch (c->cfg.dtype) {
-        case TK_DTYPE_F32: x = fabsf(((const float *)c->k)[i]); break;
-        case TK_DTYPE_F16: x = half_abs(((const uint16_t *)c->k)[i]); break;
-        default: x = fabsf((float)((const int8_t *)c->k)[i]) * c->k_scale[g * c->slots + slot]; break;
+  for (int ri = 0; ri < nr; ri++)
+    for (size_t slot = r[ri][0]; slot < r[ri][1]; slot++)
+      for (size_t e = 0; e < d; e++) {
+        const size_t i = tk_att_elem(c, true, g, slot, e);
+        float x;
+        switch (c->cfg.dtype) {
+          case TK_DTYPE_F32: x = fabsf(((const float *)c->k)[i]); break;
+          case TK_DTYPE_F16: x = half_abs(((const uint16_t *)c->k)[i]); break;
+          default: x = fabsf((float)((const int8_t *)c->k)[i]) * c->k_scale[g * c->slots + slot]; break;
+        }
+        M[e] = max_nn(M[e], x);
       }
-      M[e] = max_nn(M[e], x);
-    }
 }
 
 /* The exponent a >= 0 by which a query row q of kv head g (unscaled: the

@@ -13,15 +13,21 @@
    attention_kernels.h (tk_att_elem gives the place of an element). Position p
    (counted from the last create or reset) lives in slot p % capacity: a
    sliding cache overwrites its oldest slot and moves nothing. The cache holds
-   positions [next - len, next), which are exactly the slots
-   [0, min(next, capacity)): len = min(next, capacity) since the last reset.
+   positions [next - len, next), len <= capacity: their slots run from
+   (next - len) % capacity on, wrapping at the capacity. Appends alone keep
+   len = min(next, capacity), the slots [0, len); a truncate may leave fewer
+   (a ring truncated below its evicted positions), anywhere in the ring.
+   Slots outside the held ones keep stale but finite rows: the kernels weigh
+   every position outside [next - len, next) by 0.
 
    tk_attend scales its queries by what the held positions need, nothing
    else (a bound kept since the reset would outlive the positions it came
    from): each row's max |stored value| (f32, f16: k_amax, v_amax; s8: 127
    times its scale), and per span of TK_ATT_SPAN slots the largest of them
-   (k_span, v_span), recomputed over the span's held slots whenever one is
-   written, so that a decode step reads capacity / 64 maxima per kv head. */
+   (k_span, v_span), recomputed over the span's held slots whenever one of
+   its slots is written or truncated away, so that a decode step reads at
+   most capacity / 64 maxima per kv head: those of the spans holding held
+   slots (the others may keep maxima of positions no longer held). */
 #define TK_ATT_SPAN 64
 
 /* tk_attend's working memory: the query and result rows, s8's 15-bit query
