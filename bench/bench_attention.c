@@ -24,7 +24,7 @@ static double kv_bytes(tk_dtype dt, size_t L, size_t n_kv) {
 /* A sliding cache of capacity L, full: L random tokens (the same ones for
    every call with the same shape). NULL if it cannot be made. */
 static tk_kv_cache *filled_cache(tk_dtype dt, size_t L, size_t n_kv) {
-  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true};
+  tk_kv_config cfg = {n_kv, HEAD_DIM, L, dt, true, TK_KV_MEMORY_DEFAULT};
   tk_kv_cache *c;
   if (tk_kv_cache_create(&cfg, &c) != TK_OK) return NULL;
   /* Fill in chunks of 256 tokens so the staging buffer stays small. */
@@ -203,6 +203,88 @@ static void bm_recompute(gb_state *st) {
   tkb_free(q), tkb_free(out), tkb_free(k), tkb_free(v);
 }
 
+/* ---- KV memory policy (tk_kv_config.memory) ---- */
+
+/* A decoder's caches: KVM_LAYERS layers of 8 kv heads x 128 dims, f32,
+   capacity KVM_CAP (a model's context length: 16 MiB per layer, more than
+   most of it ever holds). */
+enum { KVM_KV = 8, KVM_CAP = 2048, KVM_LAYERS = 8 };
+
+static tk_kv_cache *kvm_cache(tk_kv_memory memory) {
+  tk_kv_config cfg = {KVM_KV, HEAD_DIM, KVM_CAP, TK_DTYPE_F32, false, memory};
+  tk_kv_cache *c;
+  return tk_kv_cache_create(&cfg, &c) == TK_OK ? c : NULL;
+}
+
+/* The first token's append to a new cache, wall clock: the page faults of
+   every kv head's first rows (with huge pages: every head's whole 2 MiB,
+   zeroed). Create and destroy are outside the timing. Context: the policy. */
+static void bm_kvm_first_append(gb_state *st) {
+  const tk_kv_memory memory = *(const tk_kv_memory *)gb_ctx(st);
+  const size_t row = KVM_KV * HEAD_DIM;
+  float *k = tkb_alloc(row * sizeof(float)), *v = tkb_alloc(row * sizeof(float));
+  tkb_fill_f32(k, row, 1, -1.0f, 1.0f);
+  tkb_fill_f32(v, row, 2, -1.0f, 1.0f);
+  while (gb_keep_running(st)) {
+    gb_pause(st);
+    tk_kv_cache *c = kvm_cache(memory);
+    gb_resume(st);
+    if (!c || tk_kv_cache_append(c, k, v, 1) != TK_OK) {
+      tk_kv_cache_destroy(c);
+      gb_skip(st, "cache not made");
+      break;
+    }
+    gb_pause(st);
+    tk_kv_cache_destroy(c);
+    gb_resume(st);
+  }
+  tkb_free(k), tkb_free(v);
+}
+
+/* Steady decode, wall clock per token: every layer appends one token and
+   attends with 32 query heads over the L + 1 positions it then holds, and is
+   truncated back to L (so L stays put). Caches made and filled outside the
+   timing. Arg: L; context: the policy. */
+static void bm_kvm_decode(gb_state *st) {
+  const tk_kv_memory memory = *(const tk_kv_memory *)gb_ctx(st);
+  const size_t L = (size_t)gb_range(st, 0), row = KVM_KV * HEAD_DIM;
+  tk_kv_cache *c[KVM_LAYERS] = {NULL};
+  float *k = tkb_alloc(L * row * sizeof(float)), *v = tkb_alloc(L * row * sizeof(float));
+  float *q = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float)), *out = tkb_alloc(N_HEADS * HEAD_DIM * sizeof(float));
+  tkb_fill_f32(k, L * row, 3, -1.0f, 1.0f);
+  tkb_fill_f32(v, L * row, 4, -1.0f, 1.0f);
+  tkb_fill_f32(q, N_HEADS * HEAD_DIM, 5, -1.0f, 1.0f);
+  bool ok = true;
+  for (size_t l = 0; l < KVM_LAYERS && ok; l++)
+    ok = (c[l] = kvm_cache(memory)) && tk_kv_cache_append(c[l], k, v, L) == TK_OK;
+  if (!ok) gb_skip(st, "caches not made");
+  while (ok && gb_keep_running(st))
+    for (size_t l = 0; l < KVM_LAYERS; l++) {
+      tk_kv_cache_append(c[l], k, v, 1);
+      tk_attend(c[l], q, 1, N_HEADS, out);
+      tk_kv_cache_truncate(c[l], L);
+    }
+  for (size_t l = 0; l < KVM_LAYERS; l++) tk_kv_cache_destroy(c[l]);
+  tkb_free(k), tkb_free(v), tkb_free(q), tkb_free(out);
+}
+
+static void register_kv_memory(void) {
+  static const struct {
+    const char *name;
+    tk_kv_memory memory;
+  } policies[] = {{"pages", TK_KV_MEMORY_PAGES}, {"huge", TK_KV_MEMORY_HUGE}};
+  static const int64_t held[] = {128, 512, 2047};
+  char name[64];
+  for (size_t i = 0; i < 2; i++) {
+    snprintf(name, sizeof name, "kvmem/first_append/%s", policies[i].name);
+    gb_unit(gb_use_real_time(gb_register(name, bm_kvm_first_append, (void *)&policies[i].memory)), GB_US);
+    snprintf(name, sizeof name, "kvmem/decode/%s", policies[i].name);
+    gb_bench *b = gb_arg_name(gb_use_real_time(gb_register(name, bm_kvm_decode, (void *)&policies[i].memory)), "L");
+    gb_unit(b, GB_US);
+    for (size_t j = 0; j < sizeof held / sizeof held[0]; j++) gb_arg(b, held[j]);
+  }
+}
+
 int main(int argc, char **argv) {
   static const int64_t lengths[] = {8, 32, 96, 256, 512, 1024, 2048, 4096};
   static const int64_t kv_heads[] = {8, 32};
@@ -244,5 +326,6 @@ int main(int argc, char **argv) {
     for (int64_t kv = 8; kv <= 32; kv += 24)
       for (size_t n = 1; n <= tkb_max_threads(); n++) gb_args2(t, kv, (int64_t)n);
   }
+  register_kv_memory();
   return tkb_main(argc, argv);
 }

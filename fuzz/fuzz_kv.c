@@ -1,4 +1,4 @@
-/* libFuzzer harness: a KV cache driven by a fuzzed sequence of create/append/attend/reset calls, against a model, a double reference and a fresh cache. */
+/* libFuzzer harness: a KV cache driven by a fuzzed sequence of create/append/attend/truncate/reset calls, against a model, a double reference and a fresh cache. */
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -9,14 +9,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { MAX_POS = 160 };
 
-/* The model: every position appended since the last reset, as given (fp32). */
+/* The model: the values of every position below the cache's position
+   (total), as given (fp32); the cache holds [start, total). */
 typedef struct model {
-  size_t hk, d, cap, total;
+  size_t hk, d, cap, total, start;
   bool sliding;
   float *k, *v; /* [MAX_POS][hk][d] */
 } model;
 
-static size_t model_len(const model *m) { return m->sliding && m->total > m->cap ? m->cap : m->total; }
+static size_t model_len(const model *m) { return m->total - m->start; }
 
 /* The value the cache stores for x in row `row` (n floats) of storage dt:
    f32 as is, s8 by the tk_quantize_s8 rule (f16 is not modelled: NAN). */
@@ -192,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (s != TK_OK) abort();
   size_t hk = cfg.n_kv_heads, d = cfg.head_dim, row = hk * d;
-  model m = {hk, d, cfg.capacity, 0, cfg.sliding, calloc(MAX_POS * row, 4), calloc(MAX_POS * row, 4)};
+  model m = {hk, d, cfg.capacity, 0, 0, cfg.sliding, calloc(MAX_POS * row, 4), calloc(MAX_POS * row, 4)};
   size_t buf_n = (cfg.capacity + 4) * 8 * d;
   float *k = malloc(buf_n * 4), *v = malloc(buf_n * 4), *q = malloc(buf_n * 4), *out = malloc((buf_n + 1) * 4);
   double *tol = malloc(buf_n * sizeof *tol);
@@ -200,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool moderate = true;
 
   for (int op = 0; op < 12 && in.left; op++) {
-    switch (fz_u8(&in) % 4) {
+    switch (fz_u8(&in) % 5) {
       case 0:
       case 1: { /* append */
         size_t n = fz_below(&in, cfg.capacity + 4);
@@ -218,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           }
           /* Accepted but beyond the model's room: start over. */
           tk_kv_cache_reset(c);
-          m.total = 0;
+          m.total = m.start = 0;
           moderate = true;
           break;
         }
@@ -226,8 +227,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(m.k + m.total * row, k, n * row * 4);
         memcpy(m.v + m.total * row, v, n * row * 4);
         m.total += n;
+        if (m.total - m.start > cfg.capacity) m.start = m.total - cfg.capacity; /* sliding */
         moderate = moderate && all_moderate(k, n * row) && all_moderate(v, n * row);
-        if (tk_kv_cache_len(c) != model_len(&m)) abort();
+        if (tk_kv_cache_len(c) != model_len(&m) || tk_kv_cache_position(c) != m.total) abort();
         break;
       }
       case 2: { /* attend */
@@ -249,9 +251,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_fresh(&m, &cfg, q, nq, h, out, tol);
         break;
       }
+      case 3: { /* truncate to n: positions >= n dropped, the held ones below kept */
+        size_t n = fz_below(&in, m.total + 3);
+        s = tk_kv_cache_truncate(c, n);
+        if (n > m.total) {
+          if (s != TK_ERR_ARG) abort();
+        } else {
+          if (s != TK_OK) abort();
+          m.start = n > m.start ? m.start : n;
+          m.total = n;
+        }
+        if (tk_kv_cache_len(c) != model_len(&m) || tk_kv_cache_position(c) != m.total) abort();
+        break;
+      }
       default: /* reset */
         tk_kv_cache_reset(c);
-        m.total = 0;
+        m.total = m.start = 0;
         moderate = true;
         if (tk_kv_cache_len(c) != 0) abort();
         break;

@@ -215,6 +215,15 @@ TK_API tk_status tk_spmm_ex(const tk_exec *e, const tk_csr *a, const float *b, s
 TK_API void tk_csr_destroy(tk_csr *a); /* NULL-safe */
 /* ---- attention: KV cache and incremental (decode) attention ---- */
 typedef enum tk_dtype { TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8 } tk_dtype;
+/* How the K and V arrays are allocated (see tk_kv_config.memory). */
+typedef enum tk_kv_memory {
+  TK_KV_MEMORY_DEFAULT = 0, /* TK_KV_MEMORY_PAGES */
+  TK_KV_MEMORY_PAGES = 1,   /* the system's pages, exactly the bytes needed; pages are
+                               committed as appends first reach them */
+  TK_KV_MEMORY_HUGE = 2     /* arrays of 2 MiB or more: 2 MiB aligned, rounded up to whole
+                               2 MiB and marked for transparent huge pages (Linux
+                               madvise; a hint); smaller arrays as PAGES */
+} tk_kv_memory;
 typedef struct tk_kv_config {
   size_t n_kv_heads; /* >= 1 */
   size_t head_dim;   /* >= 1, any value (not only multiples of 8) */
@@ -224,6 +233,8 @@ typedef struct tk_kv_config {
                         head, max|row| / 127, quantized on append) */
   bool sliding;      /* when full: false -> append fails with TK_ERR_OVERFLOW and
                         changes nothing; true -> the oldest positions are dropped */
+  tk_kv_memory memory; /* 0 (a zero-initialised config): TK_KV_MEMORY_DEFAULT; another
+                          value outside the enum: TK_ERR_ARG */
 } tk_kv_config;
 /* A KV cache: one writer or many readers at a time (tk_attend only reads it). */
 /* The attention functions (cache create/append/attend, tk_attention_f32) use

@@ -99,7 +99,7 @@ int rp_kv_run(const rp_config *cfg, rp_kv *kv) {
     rc = 0;
     for (size_t li = 0; li < kv->n_len && rc == 0; li++) {
       rp_progress(true, "[2/3 KV cache] sequence length %zu", kv->len[li]);
-      tk_kv_config c = {kv->n_kv_heads, kv->head_dim, kv->len[li], TK_DTYPE_F32, true};
+      tk_kv_config c = {kv->n_kv_heads, kv->head_dim, kv->len[li], TK_DTYPE_F32, true, TK_KV_MEMORY_DEFAULT};
       step s = {.kv = kv, .len = kv->len[li], .q = q, .k = k, .v = v, .out = out};
       if (tk_kv_cache_create(&c, &s.cache) != TK_OK) {
         fprintf(stderr, "tinykern-report: tk_kv_cache_create failed\n");

@@ -59,7 +59,7 @@ static void variant_agrees_with_scalar_on_random_inputs(tk_isa isa) {
   tk_kv_cache *kv[3];
   float att0[3][3 * H * D], att[3 * H * D];
   for (int dt = 0; dt < 3; dt++) {
-    tk_kv_config cfg = {HK, D, 8, (tk_dtype)dt, true};
+    tk_kv_config cfg = {HK, D, 8, (tk_dtype)dt, true, TK_KV_MEMORY_DEFAULT};
     assert_int_equal(tk_kv_cache_create(&cfg, &kv[dt]), TK_OK);
     assert_int_equal(tk_kv_cache_append_with(s, kv[dt], kk, vv, L), TK_OK);
     assert_int_equal(tk_attend_with(s, kv[dt], qa, 3, H, att0[dt]), TK_OK);

@@ -154,7 +154,7 @@ static void check_attend(tk_isa isa, const tk_kv_cache *c, const history *h, tk_
 }
 
 static tk_kv_cache *cache_new(const shape *sh) {
-  tk_kv_config cfg = {sh->n_kv, sh->d, sh->cap, sh->dt, sh->sliding};
+  tk_kv_config cfg = {sh->n_kv, sh->d, sh->cap, sh->dt, sh->sliding, TK_KV_MEMORY_DEFAULT};
   tk_kv_cache *c = NULL;
   assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
   assert_non_null(c);
@@ -862,17 +862,18 @@ static void snap_free(snapshot *s) {
 static void bad_create_arguments(void **state) {
   (void)state;
   tk_kv_cache *sentinel = (tk_kv_cache *)(uintptr_t)0x1234, *c = sentinel;
-  tk_kv_config ok = {2, 8, 4, TK_DTYPE_F32, false};
+  tk_kv_config ok = {2, 8, 4, TK_DTYPE_F32, false, TK_KV_MEMORY_DEFAULT};
   assert_int_equal(tk_kv_cache_create(NULL, &c), TK_ERR_ARG);
   assert_int_equal(tk_kv_cache_create(&ok, NULL), TK_ERR_ARG);
-  tk_kv_config bad[] = {{0, 8, 4, TK_DTYPE_F32, false},
-                        {2, 0, 4, TK_DTYPE_F16, true},
-                        {2, 8, 0, TK_DTYPE_S8, false},
-                        {2, 8, 4, (tk_dtype)7, false}};
+  tk_kv_config bad[] = {{0, 8, 4, TK_DTYPE_F32, false, TK_KV_MEMORY_DEFAULT},
+                        {2, 0, 4, TK_DTYPE_F16, true, TK_KV_MEMORY_DEFAULT},
+                        {2, 8, 0, TK_DTYPE_S8, false, TK_KV_MEMORY_DEFAULT},
+                        {2, 8, 4, (tk_dtype)7, false, TK_KV_MEMORY_DEFAULT},
+                        {2, 8, 4, TK_DTYPE_F32, false, (tk_kv_memory)3}};
   for (size_t i = 0; i < COUNT(bad); i++) assert_int_equal(tk_kv_cache_create(&bad[i], &c), TK_ERR_ARG);
-  tk_kv_config huge[] = {{SIZE_MAX / 4, 64, SIZE_MAX / 4, TK_DTYPE_F32, false},
-                         {1, SIZE_MAX, 1, TK_DTYPE_S8, false},
-                         {1, SIZE_MAX / 16, 16, TK_DTYPE_F16, true}};
+  tk_kv_config huge[] = {{SIZE_MAX / 4, 64, SIZE_MAX / 4, TK_DTYPE_F32, false, TK_KV_MEMORY_DEFAULT},
+                         {1, SIZE_MAX, 1, TK_DTYPE_S8, false, TK_KV_MEMORY_DEFAULT},
+                         {1, SIZE_MAX / 16, 16, TK_DTYPE_F16, true, TK_KV_MEMORY_HUGE}};
   for (size_t i = 0; i < COUNT(huge); i++)
     assert_int_equal(tk_kv_cache_create(&huge[i], &c), TK_ERR_OVERFLOW);
   assert_ptr_equal(c, sentinel);
@@ -1043,7 +1044,7 @@ static void public_attention(tk_isa isa) {
   fill(&r, q, N * NH * D, -2.0f, 2.0f);
   fill(&r, k, N * NKV * D, -1.0f, 1.0f);
   fill(&r, v, N * NKV * D, -1.0f, 1.0f);
-  tk_kv_config cfg = {NKV, D, N, TK_DTYPE_F32, false};
+  tk_kv_config cfg = {NKV, D, N, TK_DTYPE_F32, false, TK_KV_MEMORY_DEFAULT};
   tk_kv_cache *c = NULL;
   assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
   assert_true(tk_kv_cache_bytes(c) >= 2 * NKV * N * D * sizeof(float));
@@ -1073,9 +1074,10 @@ static void public_attention(tk_isa isa) {
 
 /* ---- guard pages: no kernel reads or writes outside its arrays ---- */
 
-/* A cache of at least 2 MiB per array takes the large-allocation path (2 MiB
-   aligned, huge pages asked for): its arrays are aligned and rounded up, and
-   decode steps on it match the reference, for every storage type. */
+/* A cache of at least 2 MiB per array, under each memory policy: with
+   TK_KV_MEMORY_HUGE its arrays are 2 MiB aligned and rounded up (huge pages
+   asked for), by default only as large as needed; decode steps on it match
+   the reference, for every storage type. */
 static void large_cache_attends_like_the_reference(void **state) {
   (void)state;
   enum { NKV = 2, NH = 4, D = 64, CAP = 4200, N = 12 };
@@ -1085,16 +1087,22 @@ static void large_cache_attends_like_the_reference(void **state) {
   fill(&r, k, N * NKV * D, -1.0f, 1.0f);
   fill(&r, v, N * NKV * D, -1.0f, 1.0f);
   static const tk_dtype dts[] = {TK_DTYPE_F32, TK_DTYPE_F16, TK_DTYPE_S8};
-  for (size_t di = 0; di < 3; di++) {
-    tk_kv_config cfg = {NKV, D, CAP, dts[di], false};
+  static const tk_kv_memory policies[] = {TK_KV_MEMORY_DEFAULT, TK_KV_MEMORY_PAGES, TK_KV_MEMORY_HUGE};
+  for (size_t i = 0; i < 3 * COUNT(policies); i++) {
+    const size_t pi = i / 3, di = i % 3;
+    tk_kv_config cfg = {NKV, D, CAP, dts[di], false, policies[pi]};
     tk_kv_cache *c = NULL;
     assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
     const size_t es = dts[di] == TK_DTYPE_F32 ? 4 : dts[di] == TK_DTYPE_F16 ? 2 : 1;
-    if (NKV * CAP * D * es >= ((size_t)2 << 20)) {
-      assert_true((uintptr_t)c->k % ((size_t)2 << 20) == 0);
-      assert_true((uintptr_t)c->v % ((size_t)2 << 20) == 0);
+    const size_t need = NKV * CAP * D * es, huge = (size_t)2 << 20;
+    if (policies[pi] == TK_KV_MEMORY_HUGE && need >= huge) {
+      assert_true((uintptr_t)c->k % huge == 0);
+      assert_true((uintptr_t)c->v % huge == 0);
+      assert_true(tk_kv_cache_bytes(c) >= 2 * (need + huge - 1) / huge * huge);
+    } else {
+      /* Nothing rounded: the arrays plus their per-row maxima or scales. */
+      assert_true(tk_kv_cache_bytes(c) >= 2 * need && tk_kv_cache_bytes(c) < 2 * need + need / 4);
     }
-    assert_true(tk_kv_cache_bytes(c) >= 2 * NKV * CAP * D * es);
     err_acc a = {0};
     double ref[D], scale[D];
     for (size_t t = 0; t < N; t++) {
@@ -1106,8 +1114,8 @@ static void large_cache_attends_like_the_reference(void **state) {
       }
     }
     if (!err_ok(&a, dts[di])) {
-      print_error("large cache (%zu positions, dtype %d): error too large\n", (size_t)CAP,
-                  (int)dts[di]);
+      print_error("large cache (%zu positions, dtype %d, memory %d): error too large\n",
+                  (size_t)CAP, (int)dts[di], (int)policies[pi]);
       fail();
     }
     tk_kv_cache_destroy(c);

@@ -23,7 +23,7 @@ static void *xmalloc(size_t bytes) {
 }
 
 static tk_kv_cache *cache_new(size_t n_kv, size_t d, size_t cap, tk_dtype dt, bool sliding) {
-  tk_kv_config cfg = {n_kv, d, cap, dt, sliding};
+  tk_kv_config cfg = {n_kv, d, cap, dt, sliding, TK_KV_MEMORY_DEFAULT};
   tk_kv_cache *c = NULL;
   assert_int_equal(tk_kv_cache_create(&cfg, &c), TK_OK);
   return c;

@@ -40,17 +40,16 @@ static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
    libm call (a quarter of an s8 decode step's front cost at L = 64). */
 static float max_nn(float a, float b) { return a > b ? a : b; }
 
-/* K and V arrays of at least TK_ATT_HUGE bytes start on a TK_ATT_HUGE
-   boundary and fill whole multiples of it (less than TK_ATT_HUGE more per
-   array), and Linux is asked to back them with transparent huge pages (a
-   hint; without it the system's default pages are used). A decode step
-   streams the whole cache once: with 4 KiB pages every 4 KiB of K or V (8
-   f32 rows of 128) costs a TLB miss and restarts the hardware prefetchers.
-   Measured on Zen 3, f32 decode from DRAM: 1.1-1.3x faster. */
+/* TK_KV_MEMORY_HUGE: K and V arrays of at least TK_ATT_HUGE bytes start on
+   a TK_ATT_HUGE boundary and fill whole multiples of it (less than
+   TK_ATT_HUGE more per array), and Linux is asked to back them with
+   transparent huge pages (a hint; without it the system's default pages are
+   used). A decode step streams the whole cache once: with 4 KiB pages every
+   4 KiB of K or V costs a TLB miss. */
 #define TK_ATT_HUGE ((size_t)2 << 20)
 
-static void *alloc_rows(size_t *bytes) {
-  if (*bytes < TK_ATT_HUGE) return aligned_alloc(64, *bytes);
+static void *alloc_rows(size_t *bytes, tk_kv_memory memory) {
+  if (memory != TK_KV_MEMORY_HUGE || *bytes < TK_ATT_HUGE) return aligned_alloc(64, *bytes);
   *bytes = (*bytes + TK_ATT_HUGE - 1) / TK_ATT_HUGE * TK_ATT_HUGE;
   void *p = aligned_alloc(TK_ATT_HUGE, *bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
@@ -77,6 +76,9 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
   if (!cfg || !out) return TK_ERR_ARG;
   if (!cfg->n_kv_heads || !cfg->head_dim || !cfg->capacity) return TK_ERR_ARG;
   if (cfg->dtype != TK_DTYPE_F32 && cfg->dtype != TK_DTYPE_F16 && cfg->dtype != TK_DTYPE_S8)
+    return TK_ERR_ARG;
+  if (cfg->memory != TK_KV_MEMORY_DEFAULT && cfg->memory != TK_KV_MEMORY_PAGES &&
+      cfg->memory != TK_KV_MEMORY_HUGE)
     return TK_ERR_ARG;
   if (cfg->head_dim > SIZE_MAX / 8 - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
   const size_t stride = padded_dim(cfg->head_dim);
@@ -105,8 +107,9 @@ tk_status tk_kv_cache_create(const tk_kv_config *cfg, tk_kv_cache **out) {
      only the slots of held positions; s8 tiles, read whole, are zeroed as
      appends first reach them (s8_ready), so no unwritten byte is ever read
      (valgrind, MSan) and a large cache commits no memory it does not use. */
-  c->k = alloc_rows(&bytes);
-  c->v = alloc_rows(&bytes);
+  const tk_kv_memory memory = cfg->memory == TK_KV_MEMORY_DEFAULT ? TK_KV_MEMORY_PAGES : cfg->memory;
+  c->k = alloc_rows(&bytes, memory);
+  c->v = alloc_rows(&bytes, memory);
   const size_t row_floats = stride > TK_ATT_ROW_FLOATS ? stride : TK_ATT_ROW_FLOATS;
   c->row = aligned_alloc(64, round64(row_floats * sizeof(float)));
   c->k_span = malloc(span_bytes);
