@@ -288,6 +288,20 @@ TK_API size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens,
 TK_API tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,
                                   size_t n_heads, size_t n_kv_heads, size_t head_dim,
                                   bool causal, float *out);
+/* tk_attention_f32 in parts across e's threads: ranges of kv heads while
+   there are as many as parts, else ranges of each kv head's rows (tokens
+   times its query heads; whole kernel passes of 32 rows when the query
+   heads per kv head divide 32). Bit-identical to tk_attention_f32 when the
+   parts take whole kv heads, or passes; else within fp32 rounding (smaller
+   row tiles sum in another order). Scratch: e->workspace of at least
+   tk_attention_f32_workspace_bytes (any address), else one allocation. */
+TK_API tk_status tk_attention_f32_ex(const tk_exec *e, const float *q, const float *k,
+                                     const float *v, size_t seq, size_t n_heads,
+                                     size_t n_kv_heads, size_t head_dim, bool causal, float *out);
+/* 0 for seq, n_heads, n_kv_heads or head_dim 0, n_heads not a multiple of
+   n_kv_heads, or sizes that overflow. */
+TK_API size_t tk_attention_f32_workspace_bytes(size_t seq, size_t n_heads, size_t n_kv_heads,
+                                               size_t head_dim, const tk_exec *e);
 
 #ifdef __cplusplus
 }
