@@ -105,8 +105,8 @@ static void bm_attend(gb_state *st) {
 
 /* Thread scaling of a decode step, best ISA, wall clock: tk_attend_ex with a
    caller workspace, L = 4096, f32 cache, 32 query heads. Args: kv heads,
-   threads; the row's context is its path (the built-in pool or a host
-   parallel-for). */
+   threads; the row's context is its path (tkb_path). With fewer kv heads
+   than threads the step splits positions (split-K). */
 static void bm_threads(gb_state *st) {
   const size_t n_kv = (size_t)gb_range(st, 0), L = 4096;
   tk_exec e = tkb_exec(*(const tkb_path *)gb_ctx(st), (size_t)gb_range(st, 1));
@@ -180,6 +180,29 @@ static void bm_step(gb_state *st) {
   }
   step_counters(st, dt, L, n_kv, 1);
   bench_cache_free(&b);
+}
+
+/* Thread scaling of the recompute baseline, best ISA, wall clock:
+   tk_attention_f32_ex (causal, 32 query heads) with a caller workspace.
+   L = 512. Args: kv heads, threads; the row's context is its path. */
+static void bm_threads_recompute(gb_state *st) {
+  const size_t L = 512, n_kv = (size_t)gb_range(st, 0);
+  tk_exec e = tkb_exec(*(const tkb_path *)gb_ctx(st), (size_t)gb_range(st, 1));
+  const size_t qn = L * N_HEADS * HEAD_DIM, kn = L * n_kv * HEAD_DIM;
+  float *q = tkb_alloc(qn * sizeof(float)), *out = tkb_alloc(qn * sizeof(float));
+  float *k = tkb_alloc(kn * sizeof(float)), *v = tkb_alloc(kn * sizeof(float));
+  tkb_fill_f32(q, qn, 6, -1.0f, 1.0f);
+  tkb_fill_f32(k, kn, 7, -1.0f, 1.0f);
+  tkb_fill_f32(v, kn, 8, -1.0f, 1.0f);
+  e.workspace_bytes = tk_attention_f32_workspace_bytes(L, N_HEADS, n_kv, HEAD_DIM, &e);
+  e.workspace = tkb_alloc(e.workspace_bytes);
+  GB_LOOP(st) {
+    tk_attention_f32_ex(&e, q, k, v, L, N_HEADS, n_kv, HEAD_DIM, true, out);
+    gb_escape(out);
+  }
+  const double pairs = (double)L * (double)(L + 1) / 2.0;
+  tkb_counters_isa(st, tk_isa_active(), TKB_PEAK_F32, 4.0 * N_HEADS * HEAD_DIM * pairs, 0.0, 0);
+  tkb_free(e.workspace), tkb_free(q), tkb_free(out), tkb_free(k), tkb_free(v);
 }
 
 /* Without a cache, the token at position L costs causal attention over the
@@ -318,14 +341,23 @@ int main(int argc, char **argv) {
         if (lengths[i] <= 1024 || isa == best) gb_args2(r, lengths[i], kv_heads[h]);
       }
   }
-  static const tkb_path paths[2] = {TKB_POOL, TKB_HOST};
-  for (int p = 0; p < 2; p++) {
+  /* Thread scaling: decode steps (kv 1 and 2 split positions on 2 or more
+     threads), recompute at L = 512, and the read roofline they meet. */
+  static const tkb_path paths[TKB_PATHS] = {TKB_POOL_YIELD, TKB_HOST, TKB_POOL_SPIN};
+  static const int64_t thread_kv[] = {1, 2, 8, 32};
+  for (int p = 0; p < TKB_PATHS; p++) {
     snprintf(name, sizeof name, "threads/attend/f32/L:4096/%s", tkb_path_name(paths[p]));
     gb_bench *t = gb_use_real_time(gb_register(name, bm_threads, (void *)&paths[p]));
     gb_arg_names2(t, "kv", "threads");
-    for (int64_t kv = 8; kv <= 32; kv += 24)
-      for (size_t n = 1; n <= tkb_max_threads(); n++) gb_args2(t, kv, (int64_t)n);
+    for (size_t h = 0; h < sizeof thread_kv / sizeof thread_kv[0]; h++)
+      for (size_t n = 1; n <= tkb_max_threads(); n++) gb_args2(t, thread_kv[h], (int64_t)n);
+    snprintf(name, sizeof name, "threads/recompute/f32/L:512/%s", tkb_path_name(paths[p]));
+    gb_bench *r = gb_register(name, bm_threads_recompute, (void *)&paths[p]);
+    gb_arg_names2(gb_use_real_time(gb_unit(r, GB_MS)), "kv", "threads");
+    for (size_t h = 0; h < sizeof thread_kv / sizeof thread_kv[0]; h++)
+      for (size_t n = 1; n <= tkb_max_threads(); n++) gb_args2(r, thread_kv[h], (int64_t)n);
   }
   register_kv_memory();
+  tkb_register_read_threads();
   return tkb_main(argc, argv);
 }

@@ -337,7 +337,9 @@ static void tkb_register_rooflines(void) {
 
 #include <unistd.h>
 
-const char *tkb_path_name(tkb_path path) { return path == TKB_POOL ? "pool" : "host"; }
+const char *tkb_path_name(tkb_path path) {
+  return path == TKB_HOST ? "host" : path == TKB_POOL_SPIN ? "pool_spin" : "pool_yield";
+}
 
 #if TKB_HAVE_PTHREADPOOL
 #include <pthreadpool.h>
@@ -355,15 +357,17 @@ static void tkb_host_for(void *host, size_t n, tk_task_fn task, void *ctx) {
 
 /* One pool per thread count and path, made at first use and kept. */
 tk_exec tkb_exec(tkb_path path, size_t threads) {
-  static tk_pool *pools[64];
+  static tk_pool *pools[2][64];
   static pthreadpool_t hosts[64];
   if (threads < 1 || threads > 64) threads = 1;
-  if (path == TKB_POOL) {
-    if (!pools[threads - 1] && tk_pool_create(threads, &pools[threads - 1]) != TK_OK) {
-      fprintf(stderr, "tkb_exec: tk_pool_create(%zu) failed\n", threads);
+  if (path != TKB_HOST) {
+    const int spin = path == TKB_POOL_SPIN;
+    tk_pool **p = &pools[spin][threads - 1];
+    if (!*p && tk_pool_create_ex(threads, spin ? TK_POOL_SPIN : TK_POOL_YIELD, p) != TK_OK) {
+      fprintf(stderr, "tkb_exec: tk_pool_create_ex(%zu) failed\n", threads);
       exit(1);
     }
-    return tk_pool_exec(pools[threads - 1]);
+    return tk_pool_exec(*p);
   }
   if (!hosts[threads - 1] && !(hosts[threads - 1] = pthreadpool_create(threads))) {
     fprintf(stderr, "tkb_exec: pthreadpool_create(%zu) failed\n", threads);
@@ -371,8 +375,52 @@ tk_exec tkb_exec(tkb_path path, size_t threads) {
   }
   return (tk_exec){.parallel_for = tkb_host_for, .host = hosts[threads - 1], .n_threads = threads};
 }
+
+typedef struct read_call {
+  const tkb_roofline_fns *f;
+  const float *x;
+  size_t n, parts;
+  int streams;
+  float sum[64];
+} read_call;
+
+static void read_part(void *ctx, size_t i) {
+  read_call *rc = ctx;
+  /* Whole multiples of 64 floats, as the loop needs (n is one). */
+  const size_t units = rc->n / 64, b = units * i / rc->parts * 64, e = units * (i + 1) / rc->parts * 64;
+  rc->sum[i] = rc->f->read_f32(rc->x + b, e - b, rc->streams);
+}
+
+static void bm_read_threads(gb_state *st) {
+  const tkb_roofline *r = tkb_roofline_get();
+  read_call rc = {.f = tkb_roofline_fns_of(r->read_isa), .streams = r->read_streams[TKB_DRAM]};
+  if (!rc.f) {
+    gb_skip(st, "no read loop for this CPU");
+    return;
+  }
+  const size_t threads = (size_t)gb_range(st, 0);
+  const tk_exec e = tkb_exec(TKB_HOST, threads);
+  rc.n = r->level_buffer[TKB_DRAM] / sizeof(float) / 64 * 64;
+  rc.parts = threads;
+  float *x = tkb_alloc(rc.n * sizeof(float));
+  tkb_fill_f32(x, rc.n, 1, -1.0f, 1.0f);
+  rc.x = x;
+  GB_LOOP(st) {
+    e.parallel_for(e.host, rc.parts, read_part, &rc);
+    GB_DO_NOT_OPTIMIZE(rc.sum[0]);
+  }
+  gb_counter(st, "bytes", (double)(rc.n * sizeof(float)), GB_RATE_PER_ITER);
+  tkb_free(x);
+}
+
+void tkb_register_read_threads(void) {
+  gb_bench *b = gb_use_real_time(gb_register("threads/roofline/read/DRAM/host", bm_read_threads, NULL));
+  gb_arg_name(gb_unit(b, GB_MS), "threads");
+  for (size_t t = 1; t <= tkb_max_threads() && t <= 64; t++) gb_arg(b, (int64_t)t);
+}
 #else /* built without pthreadpool: no thread rows */
 size_t tkb_max_threads(void) { return 0; }
+void tkb_register_read_threads(void) {}
 tk_exec tkb_exec(tkb_path path, size_t threads) {
   (void)path, (void)threads;
   return (tk_exec){0};

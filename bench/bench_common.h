@@ -96,14 +96,23 @@ void tkb_counters_isa(gb_state *st, tk_isa isa, tkb_peak peak, double ops_per_it
 
 /* ---- threads ---- */
 /* Thread-scaling rows run the _ex calls with 1 .. nproc threads, through the
-   built-in pool ("pool") and through a host parallel-for that drives the
-   bench's own pthreadpool_t through tk_exec ("host": the path a runtime with
-   its own threads takes). They time wall clock (gb_use_real_time): CPU time
-   would count one thread. tkb_exec returns the exec of a row: threads = n. */
-typedef enum tkb_path { TKB_POOL, TKB_HOST } tkb_path;
+   built-in pool with yielding workers ("pool_yield", TK_POOL_YIELD), through
+   a host parallel-for that drives the bench's own pthreadpool_t through
+   tk_exec ("host": the path a runtime with its own threads takes; its
+   workers spin, pthreadpool's default), and through the built-in pool with
+   spinning workers ("pool_spin", TK_POOL_SPIN). Rows whose path is an
+   argument number them in this order (path:0, 1, 2). They time wall clock
+   (gb_use_real_time): CPU time would count one thread. tkb_exec returns the
+   exec of a row: threads = n. */
+typedef enum tkb_path { TKB_POOL_YIELD, TKB_HOST, TKB_POOL_SPIN, TKB_PATHS } tkb_path;
 tk_exec tkb_exec(tkb_path path, size_t threads);
 size_t tkb_max_threads(void); /* online CPUs; 0 when built without pthreadpool (no thread rows) */
 const char *tkb_path_name(tkb_path path);
+/* Registers "threads/roofline/read/DRAM/host" (arg: threads): the read
+   roofline's loop over the DRAM buffer, cut into one contiguous range per
+   thread (host path): the bandwidth a memory-bound call can reach with n
+   threads. */
+void tkb_register_read_threads(void);
 
 /* ---- main ---- */
 /* Registers the roofline rows ("roofline/read/<level>/<isa>", "roofline/s8_mac/<isa>",

@@ -183,7 +183,7 @@ static void bm_linear_f32(gb_state *st) {
 
 /* Thread scaling, best ISA: tk_qlinear_forward_ex / tk_linear_f32_ex with a
    caller workspace (so no allocation is timed), wall clock. Args: threads,
-   path (0 pool, 1 host). */
+   path (tkb_path). */
 static void bm_threads(gb_state *st, bool int8) {
   const shape *s = gb_ctx(st);
   inputs(s);
@@ -269,8 +269,8 @@ int main(int argc, char **argv) {
     for (int fam = 0; fam < 2; fam++) {
       snprintf(name, sizeof name, "threads/%s/%s", fam ? "linear_f32" : "qlinear", s->name);
       gb_bench *b = gb_register(name, fam ? bm_threads_linear_f32 : bm_threads_qlinear, s);
-      gb_arg_names2(gb_use_real_time(gb_unit(b, GB_US)), "threads", "host");
-      for (int64_t path = 0; path < 2; path++)
+      gb_arg_names2(gb_use_real_time(gb_unit(b, GB_US)), "threads", "path");
+      for (int64_t path = 0; path < TKB_PATHS; path++)
         for (size_t t = 1; t <= tkb_max_threads(); t++) gb_args2(b, (int64_t)t, path);
     }
     if (s->batch == 1)

@@ -104,7 +104,7 @@ static void bm_sparse(gb_state *st) {
 }
 
 /* Thread scaling at 90% sparsity, best ISA, wall clock: tk_spmv_ex /
-   tk_spmm_ex. Args: threads, path (0 the built-in pool, 1 a host parallel-for). */
+   tk_spmm_ex. Args: threads, path (tkb_path). */
 static void bm_threads(gb_state *st) {
   problem *p = gb_ctx(st);
   size_t si = 0;
@@ -262,8 +262,8 @@ static void register_problem(problem *p) {
   }
   snprintf(name, sizeof name, "threads/%s/sparsity_pct:90", p->name);
   gb_bench *b = gb_use_real_time(gb_unit(gb_register(name, bm_threads, p), GB_MS));
-  gb_arg_names2(b, "threads", "host");
-  for (int64_t path = 0; path < 2; path++)
+  gb_arg_names2(b, "threads", "path");
+  for (int64_t path = 0; path < TKB_PATHS; path++)
     for (size_t t = 1; t <= tkb_max_threads(); t++) gb_args2(b, (int64_t)t, path);
 }
 

@@ -37,6 +37,18 @@ typedef enum tk_status {
 /* Never NULL, also for unknown values. */
 TK_API const char *tk_status_str(tk_status s);
 
+/* Threads, for every function below unless it says otherwise: objects
+   (tk_qlinear, tk_csr, tk_kv_cache, tk_pool) are read-only after creation
+   except where a function says it changes one (tk_kv_cache_append and
+   reset, the _destroy functions), so any number of threads may call the
+   functions that only read an object on the same object at once (several
+   threads may call tk_qlinear_forward on one layer at once); a function that
+   changes an object must not run with any other call on that object; calls
+   on different objects never interfere. Outputs and caller workspaces
+   belong to one call at a time. Stateless functions (tk_dot_s8, the
+   quantizers, tk_linear_f32, tk_attention_f32) may run on any threads at
+   once. */
+
 /* ---- dispatch ----
    The first kernel call (or tk_isa_* query) picks the ISA once, thread-safely:
    TINYKERN_ISA (a name below) if set and available, else the best available
@@ -63,7 +75,10 @@ TK_API bool tk_isa_built(tk_isa isa);     /* compiled into this library for nati
 TK_API bool tk_isa_available(tk_isa isa); /* built in AND runs natively on this CPU */
 TK_API tk_isa tk_isa_best(void);          /* best available */
 TK_API tk_isa tk_isa_active(void);        /* what calls run now */
-TK_API tk_status tk_isa_select(tk_isa isa); /* process-wide; TK_ERR_UNSUPPORTED if unavailable */
+/* Process-wide; TK_ERR_UNSUPPORTED if unavailable (isa out of range
+   included). Safe to call while other threads run kernels (an atomic
+   switch; calls already running may finish on the previous ISA). */
+TK_API tk_status tk_isa_select(tk_isa isa);
 
 /* ---- embedding: host threads, the built-in pool, workspaces ----
    Every heavy call has an _ex form that takes a tk_exec: how to run its parts
@@ -75,9 +90,11 @@ TK_API tk_status tk_isa_select(tk_isa isa); /* process-wide; TK_ERR_UNSUPPORTED 
 /* One part of a call; i in [0, n). */
 typedef void (*tk_task_fn)(void *ctx, size_t i);
 /* The host's parallel-for: run task(ctx, i) once for every i in [0, n), on
-   any of its threads in any order, and return when all have finished. The
-   signature of pthreadpool_parallelize_1d's task, so a pthreadpool_t host
-   passes its pool straight through. */
+   any of its threads in any order (the calling thread included), and return
+   when all have finished. The signature of pthreadpool_parallelize_1d's
+   task, so a pthreadpool_t host passes its pool straight through. Parts
+   never wait for each other (any schedule works, one thread included), and
+   n may exceed the host's threads or be below them. */
 typedef void (*tk_parallel_for_fn)(void *host, size_t n, tk_task_fn task, void *ctx);
 
 typedef struct tk_exec {
@@ -92,15 +109,29 @@ typedef struct tk_exec {
    built with it (meson -Dpthreadpool=enabled/auto); else these return
    TK_ERR_UNSUPPORTED. */
 typedef struct tk_pool tk_pool;
-/* n_threads 0: one per online CPU. Its workers yield to the scheduler between
-   calls (no spinning: fair on shared machines); a host that wants spinning
-   workers passes its own pthreadpool calls through tk_exec. */
+/* What a pool's workers do when a call ends (tk_pool_create_ex's flags). */
+enum {
+  TK_POOL_DEFAULT = 0, /* the library's choice: TK_POOL_YIELD */
+  TK_POOL_SPIN = 1,    /* spin a while for the next call (pthreadpool's default): the
+                          quickest hand-off when every worker has a core of its own */
+  TK_POOL_YIELD = 2,   /* sleep at once (PTHREADPOOL_FLAG_YIELD_WORKERS): fair to other
+                          threads on a shared or oversubscribed machine */
+};
+/* n_threads 0: one per online CPU (the calling thread is one of them: it
+   runs parts too). flags: one of the above (else TK_ERR_ARG). */
+TK_API tk_status tk_pool_create_ex(size_t n_threads, unsigned flags, tk_pool **out);
+/* tk_pool_create_ex(n_threads, TK_POOL_DEFAULT, out). */
 TK_API tk_status tk_pool_create(size_t n_threads, tk_pool **out);
-/* Uses the host's pthreadpool_t (not owned: the host destroys it after this). */
+/* Uses the host's pthreadpool_t (not owned: the host destroys it after
+   this), with TK_POOL_DEFAULT's flags. */
 TK_API tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out);
 TK_API size_t tk_pool_threads(const tk_pool *p); /* 0 for NULL */
-TK_API void tk_pool_destroy(tk_pool *p);         /* NULL-safe */
-/* A tk_exec that runs on the pool (NULL: the calling thread), no workspace. */
+/* NULL-safe; no call may be running on the pool. */
+TK_API void tk_pool_destroy(tk_pool *p);
+/* A tk_exec that runs on the pool (NULL: the calling thread), no workspace.
+   A pool runs one call at a time: calls from several threads through one
+   pool take turns (pthreadpool serialises them); give each runtime thread
+   that calls in parallel its own pool. */
 TK_API tk_exec tk_pool_exec(tk_pool *p);
 
 /* ---- int8: dot product and quantization ---- */
@@ -310,14 +341,29 @@ TK_API void tk_kv_cache_destroy(tk_kv_cache *c);
    if that fails). */
 TK_API tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens,
                            size_t n_heads, float *out);
-/* tk_attend in parts across e's threads: whole kv heads while there are as
-   many as parts, else ranges of each kv head's query tokens (a decode step's
-   query heads). Parts of whole kv heads: bit-identical to tk_attend; parts of
-   a head's rows: within fp32 rounding (smaller row tiles sum in another
-   order). Scratch: the caller's
-   e->workspace of at least tk_attend_workspace_bytes (enough for any
-   n_q_tokens up to the one given, any address), else the calling thread's
-   kept block (no allocation after the first call of a size). */
+/* tk_attend in parts across e's threads. Whole kv heads while there are as
+   many as parts: bit-identical to tk_attend. Fewer kv heads than parts:
+   - a decode step (n_q_tokens == 1) over more than 64 held positions splits
+     them (split-K, as flash-decoding does): each part attends every query
+     row of its kv head over one range of 64-position units alone, keeping
+     the row's running max m_i and sum of weights l_i, and the parts combine
+     as out = sum_i o_i w_i / sum_i w_i, w_i = l_i 2^((m_i - max_j m_j) c)
+     (c: the row's softmax exponent multiplier), a convex combination of
+     finite rows: always finite. Every part reads only its range of K and V.
+     f32, f16: within fp32 rounding of tk_attend (a few ulps of max|v|); s8:
+     its 14-bit weights are rounded per block of positions, and the ranges
+     move the blocks: within 2^-15 of each block's largest weight (tested
+     within 5e-4 max|v|, measured 4.3e-5).
+   - more query tokens split each kv head's rows into ranges of whole
+     tokens, in whole kernel passes of 32 rows when the query heads per kv
+     head divide 32: bit-identical; else within fp32 rounding (smaller row
+     tiles sum in another order).
+   Scratch: the caller's e->workspace of at least tk_attend_workspace_bytes
+   (enough for any n_q_tokens up to the one given and any length the cache
+   reaches, any address), else the calling thread's kept block (no
+   allocation after the first call of a size). Reads the cache only: any
+   number of tk_attend / tk_attend_ex calls may read one cache at once,
+   none while it is appended to or reset. */
 TK_API tk_status tk_attend_ex(const tk_exec *e, const tk_kv_cache *c, const float *q,
                               size_t n_q_tokens, size_t n_heads, float *out);
 /* 0 for NULL, n_q_tokens or n_heads 0, n_heads not a multiple of the kv heads. */
@@ -325,11 +371,28 @@ TK_API size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens,
                                         const tk_exec *e);
 /* Stateless full attention over a whole sequence (the recompute baseline):
    q, out [seq][n_heads][head_dim]; k, v [seq][n_kv_heads][head_dim]; causal:
-   position t sees positions 0..t, else all. Inputs are not scanned: non-finite
-   values propagate. */
+   position t sees positions 0..t, else all. n_heads a multiple of
+   n_kv_heads >= 1, head_dim >= 1 (else TK_ERR_ARG); seq 0: TK_OK, nothing
+   read or written. out may be q (in place); no other overlap. Inputs are
+   not scanned: non-finite values propagate. Allocates its scratch
+   (tk_attention_f32_ex takes a workspace). */
 TK_API tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,
                                   size_t n_heads, size_t n_kv_heads, size_t head_dim,
                                   bool causal, float *out);
+/* tk_attention_f32 in parts across e's threads: ranges of kv heads while
+   there are as many as parts, else ranges of each kv head's rows (tokens
+   times its query heads; whole kernel passes of 32 rows when the query
+   heads per kv head divide 32). Bit-identical to tk_attention_f32 when the
+   parts take whole kv heads, or passes; else within fp32 rounding (smaller
+   row tiles sum in another order). Scratch: e->workspace of at least
+   tk_attention_f32_workspace_bytes (any address), else one allocation. */
+TK_API tk_status tk_attention_f32_ex(const tk_exec *e, const float *q, const float *k,
+                                     const float *v, size_t seq, size_t n_heads,
+                                     size_t n_kv_heads, size_t head_dim, bool causal, float *out);
+/* 0 for seq, n_heads, n_kv_heads or head_dim 0, n_heads not a multiple of
+   n_kv_heads, or sizes that overflow. */
+TK_API size_t tk_attention_f32_workspace_bytes(size_t seq, size_t n_heads, size_t n_kv_heads,
+                                               size_t head_dim, const tk_exec *e);
 
 #ifdef __cplusplus
 }

@@ -3,19 +3,24 @@
 
 #include "tinykern.h"
 
+/* Flags tk_pool_create_ex accepts: TK_POOL_SPIN or TK_POOL_YIELD or neither (the default). */
+static bool pool_flags_valid(unsigned flags) {
+  return !(flags & ~(unsigned)(TK_POOL_SPIN | TK_POOL_YIELD)) &&
+         !((flags & TK_POOL_SPIN) && (flags & TK_POOL_YIELD));
+}
+
 #if TK_HAVE_PTHREADPOOL
 #include <pthreadpool.h>
 
 struct tk_pool {
   pthreadpool_t pool;
-  bool owned; /* created here (destroyed with the tk_pool), or the host's */
+  bool owned;      /* created here (destroyed with the tk_pool), or the host's */
+  uint32_t flags;  /* pthreadpool's flags for every call: PTHREADPOOL_FLAG_YIELD_WORKERS or 0 */
 };
 
-/* tk_parallel_for_fn over pthreadpool: tk_task_fn is pthreadpool's 1d task
-   type. Workers yield to the scheduler when a call ends instead of spinning
-   for the next: on a shared or oversubscribed machine a spinning worker holds
-   a core the calling thread needs (measured in examples/llama on this 2-core
-   VM under load: 87% of CPU time spinning, yielding workers 2-7x faster). */
+/* tk_parallel_for_fn over pthreadpool (host: the tk_pool): tk_task_fn is
+   pthreadpool's 1d task type. The pool's flags choose what its workers do
+   when a call ends (tinykern.h, TK_POOL_SPIN / TK_POOL_YIELD). */
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define TK_TSAN 1
@@ -43,19 +48,30 @@ static void tsan_task(void *arg, size_t i) {
   __tsan_release(&c->sync);
 }
 static void pool_parallel_for(void *host, size_t n, tk_task_fn task, void *ctx) {
+  const tk_pool *p = host;
   tsan_call c = {task, ctx, 0};
   __tsan_release(&c.sync);
-  pthreadpool_parallelize_1d((pthreadpool_t)host, tsan_task, &c, n, PTHREADPOOL_FLAG_YIELD_WORKERS);
+  pthreadpool_parallelize_1d(p->pool, tsan_task, &c, n, p->flags);
   __tsan_acquire(&c.sync);
 }
 #else
 static void pool_parallel_for(void *host, size_t n, tk_task_fn task, void *ctx) {
-  pthreadpool_parallelize_1d((pthreadpool_t)host, task, ctx, n, PTHREADPOOL_FLAG_YIELD_WORKERS);
+  const tk_pool *p = host;
+  pthreadpool_parallelize_1d(p->pool, task, ctx, n, p->flags);
 }
 #endif
 
+/* The pthreadpool flags of valid tk_pool_create_ex flags. */
+static uint32_t pool_flags(unsigned flags) {
+  return flags & TK_POOL_SPIN ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS;
+}
+
 tk_status tk_pool_create(size_t n_threads, tk_pool **out) {
-  if (!out) return TK_ERR_ARG;
+  return tk_pool_create_ex(n_threads, TK_POOL_DEFAULT, out);
+}
+
+tk_status tk_pool_create_ex(size_t n_threads, unsigned flags, tk_pool **out) {
+  if (!out || !pool_flags_valid(flags)) return TK_ERR_ARG;
   tk_pool *p = malloc(sizeof *p);
   if (!p) return TK_ERR_NOMEM;
   p->pool = pthreadpool_create(n_threads);
@@ -64,6 +80,7 @@ tk_status tk_pool_create(size_t n_threads, tk_pool **out) {
     return TK_ERR_NOMEM;
   }
   p->owned = true;
+  p->flags = pool_flags(flags);
   *out = p;
   return TK_OK;
 }
@@ -74,6 +91,7 @@ tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out) {
   if (!p) return TK_ERR_NOMEM;
   p->pool = pthreadpool;
   p->owned = false;
+  p->flags = pool_flags(TK_POOL_DEFAULT);
   *out = p;
   return TK_OK;
 }
@@ -92,7 +110,7 @@ tk_exec tk_pool_exec(tk_pool *p) {
   tk_exec e = {0};
   if (p) {
     e.parallel_for = pool_parallel_for;
-    e.host = p->pool;
+    e.host = p;
     e.n_threads = pthreadpool_get_threads_count(p->pool);
   }
   return e;
@@ -101,8 +119,11 @@ tk_exec tk_pool_exec(tk_pool *p) {
 #else /* built without pthreadpool */
 
 tk_status tk_pool_create(size_t n_threads, tk_pool **out) {
+  return tk_pool_create_ex(n_threads, TK_POOL_DEFAULT, out);
+}
+tk_status tk_pool_create_ex(size_t n_threads, unsigned flags, tk_pool **out) {
   (void)n_threads;
-  return out ? TK_ERR_UNSUPPORTED : TK_ERR_ARG;
+  return out && pool_flags_valid(flags) ? TK_ERR_UNSUPPORTED : TK_ERR_ARG;
 }
 tk_status tk_pool_wrap(void *pthreadpool, tk_pool **out) {
   return out && pthreadpool ? TK_ERR_UNSUPPORTED : TK_ERR_ARG;

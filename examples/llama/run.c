@@ -19,6 +19,7 @@ typedef struct options {
   tk_dtype cache;
   size_t repeat;
   size_t threads;       /* 0: one per CPU */
+  unsigned pool_flags;  /* tk_pool_create_ex's: --pool spin|yield, else TK_POOL_DEFAULT */
   bool bandwidth, json;
 } options;
 
@@ -37,6 +38,7 @@ static void usage(void) {
           "  --cache f32|f16|s8     KV cache storage (default f32)\n"
           "  --isa NAME             tinykern variant, as TINYKERN_ISA (default: the best)\n"
           "  --threads N            threads of the matrix products, 0 = one per CPU (default 1)\n"
+          "  --pool spin|yield      what the pool's workers do between calls (default: tinykern's)\n"
           "  --repeat N             run N times, report the median and range (default 1)\n"
           "  --bandwidth            measure the DRAM read bandwidth (1 GiB read), 1 and N threads\n"
           "  --json                 one JSON object on stdout instead of text\n");
@@ -87,6 +89,10 @@ static bool parse_valued(const char *opt, const char *val, options *o) {
   else if (!strcmp(opt, "--cache")) return parse_cache(val, &o->cache);
   else if (!strcmp(opt, "--repeat")) return parse_size(val, &o->repeat) && o->repeat > 0;
   else if (!strcmp(opt, "--threads")) return parse_size(val, &o->threads);
+  else if (!strcmp(opt, "--pool")) {
+    if (strcmp(val, "spin") && strcmp(val, "yield")) return false;
+    o->pool_flags = val[0] == 's' ? TK_POOL_SPIN : TK_POOL_YIELD;
+  }
   else if (!strcmp(opt, "--isa")) {
     if (tk_isa_from_name(val, &isa) != TK_OK || tk_isa_select(isa) != TK_OK) {
       fprintf(stderr, "tinykern-llama: ISA %s is not available here\n", val);
@@ -151,7 +157,7 @@ static bool build_prompt(runtime *rt, const options *o, llama_err *err) {
 
 static bool load(runtime *rt, const options *o, llama_err *err) {
   if (o->threads != 1) {
-    tk_status st = tk_pool_create(o->threads, &rt->pool);
+    tk_status st = tk_pool_create_ex(o->threads, o->pool_flags, &rt->pool);
     if (st == TK_ERR_UNSUPPORTED)
       return llama_fail(err, "--threads %zu: tinykern was built without its pool (pthreadpool)",
                         o->threads);

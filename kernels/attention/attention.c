@@ -558,25 +558,48 @@ static void scratch_give_back(void *block, bool own) {
 
 /* ---- parts ----
    A call's work is its kv heads times their query rows. Parts take whole kv
-   heads while there are at least as many heads as parts; else each kv head's
-   rows are cut into ranges of whole query tokens (one token's rows, the
-   query heads of a decode step, may be cut anywhere: they see the same
-   positions). Parts of whole heads compute every row as one part does; a
-   part of a head's rows runs the kernel on a smaller row tile, whose sums
-   may round differently (tested within fp32 rounding). Each part has its own kernel
-   scratch and per-dim K maxima (part_extra bytes after the call's block). */
+   heads while there are at least as many heads as parts (the same bits as
+   one part). With fewer heads than parts:
+   - a decode step splits each kv head's held positions (split-K, as in
+     flash-decoding): ranges of TK_ATT_POS_UNIT positions, one per part, each
+     attending all the head's query rows over its range alone and leaving
+     them normalised with their running max m and sum l; attend_combine
+     then merges a row's ranges. Every part reads only its own positions of
+     K and V (ranges of rows would each read the whole head: a decode step is
+     bound by that read).
+   - more query tokens split each kv head's rows into ranges of row_unit
+     rows: TK_ATT_ROWS (one kernel pass) when a token's rows divide it, so
+     every row runs in the same pass and row tile as in one part (the same
+     bits); else whole tokens, whose smaller tiles may sum in another order
+     (within fp32 rounding).
+   Each part has its own kernel scratch and per-dim K maxima (part_extra
+   bytes after the call's block), a split-K part also its partial rows
+   (partial_bytes, after those). */
+
+/* Positions per unit of a split-K range: one s8 block, four f32/f16 blocks. */
+#define TK_ATT_POS_UNIT TK_ATT_S8_BLOCK
 
 typedef struct att_split {
   size_t parts, per_head; /* parts; ranges per kv head (1: parts are head ranges) */
-  size_t unit;            /* rows per unit of a range: a token's rows, or 1 in a decode step */
+  size_t unit;            /* rows per unit of a range of rows */
+  bool by_pos;            /* ranges of positions (split-K), else of rows */
 } att_split;
 
-static att_split att_split_for(const tk_exec *e, size_t n_kv, size_t n_q, size_t group) {
-  att_split sp = {.parts = tk_exec_parts(e), .per_head = 1, .unit = n_q > 1 ? group : 1};
+static size_t row_unit(size_t group) { return TK_ATT_ROWS % group == 0 ? TK_ATT_ROWS : group; }
+
+/* The split of n_kv heads of `rows` rows each (rows a multiple of group)
+   over e's parts; split_len > 0: a decode step over that many positions,
+   which may be split. */
+static att_split att_split_for(const tk_exec *e, size_t n_kv, size_t rows, size_t group,
+                               size_t split_len) {
+  att_split sp = {.parts = tk_exec_parts(e), .per_head = 1, .unit = row_unit(group)};
   if (sp.parts <= n_kv) return sp;
-  const size_t units = n_q > 1 ? n_q : group;
+  sp.by_pos = split_len > 0;
+  const size_t units = sp.by_pos ? split_len / TK_ATT_POS_UNIT + (split_len % TK_ATT_POS_UNIT != 0)
+                                 : rows / sp.unit + (rows % sp.unit != 0);
   sp.per_head = (sp.parts + n_kv - 1) / n_kv;
   if (sp.per_head > units) sp.per_head = units;
+  sp.by_pos = sp.by_pos && sp.per_head > 1;
   sp.parts = n_kv * sp.per_head;
   return sp;
 }
@@ -585,7 +608,14 @@ static size_t part_extra(size_t stride) {
   return round64(sizeof(tk_att_scratch)) + round64(stride * sizeof(float));
 }
 
-/* The kv heads [*g0, *g1) and, within each, the rows [*r0, *r1) of part i. */
+/* A split-K part's partial rows of one kv head: o [group][stride], then m
+   and l [group]. */
+static size_t partial_bytes(size_t group, size_t stride) {
+  return round64(group * stride * sizeof(float)) + 2 * round64(group * sizeof(float));
+}
+
+/* The kv heads [*g0, *g1) and, within each, the rows [*r0, *r1) of a part
+   that splits rows (not positions). */
 static void att_part_range(const att_split *sp, size_t i, size_t n_kv, size_t rows, size_t *g0,
                            size_t *g1, size_t *r0, size_t *r1) {
   if (sp->per_head == 1) {
@@ -602,11 +632,47 @@ typedef struct attend_call {
   const tk_kernels *kt;
   const tk_kv_cache *c;
   void (*attend)(const tk_att_job *);
-  char *block, *extra; /* the call's block; part i's scratch at extra + i * part_extra */
+  char *block, *extra; /* the call's block; part i's scratch at extra + (i - 1) * part_extra */
+  char *partial;       /* split-K: part i's partial rows at partial + i * partial_bytes */
   scratch_layout lay;
   att_split sp;
   size_t n_q, group, kv_rows;
 } attend_call;
+
+/* Split-K part i's partial rows (partial_bytes): o [kv_rows][stride], then
+   each row's m and l. */
+typedef struct partial_rows {
+  float *o, *m, *l;
+} partial_rows;
+static partial_rows partial_at(const attend_call *ac, size_t i) {
+  const size_t rows = ac->kv_rows, pitch = round64(rows * ac->c->stride * sizeof(float));
+  char *p = ac->partial + i * partial_bytes(rows, ac->c->stride);
+  return (partial_rows){(float *)p, (float *)(p + pitch),
+                        (float *)(p + pitch + round64(rows * sizeof(float)))};
+}
+
+/* Rows [r0, r1) of kv head g made ready for the kernels. Finite inputs give
+   a finite result, huge ones included, from the held positions alone: each
+   row is scaled by 2^-a (query_exponent), and the softmax gets 2^a back in
+   the row's exponent multiplier; s8 also quantizes the row. M: per-dim
+   scratch of query_exponent. */
+static void prepare_rows(const attend_call *ac, size_t g, size_t r0, size_t r1, float *M) {
+  const tk_kv_cache *c = ac->c;
+  const size_t d = c->cfg.head_dim, stride = c->stride, kv_rows = ac->kv_rows;
+  float *qg = (float *)(ac->block + ac->lay.qb) + g * kv_rows * stride;
+  float *exp_mul = (float *)(ac->block + ac->lay.mul) + g * kv_rows;
+  float *q_scale = (float *)(ac->block + ac->lay.q_scale) + g * kv_rows;
+  int16_t *q16 = (int16_t *)(ac->block + ac->lay.q16) + g * kv_rows * stride;
+  const float kmax = held_amax(c, true, g);
+  bool have_M = false;
+  for (size_t r = r0; r < r1; r++) {
+    float *row = qg + r * stride;
+    const int a = query_exponent(c, g, row, exp_mul[r], kmax, M, &have_M);
+    scale_rows(row, 1, d, stride, ldexp(1.0 / sqrt((double)d), -a));
+    exp_mul[r] = exp_multiplier(a);
+    if (c->cfg.dtype == TK_DTYPE_S8) quantize_q16(row, stride, q16 + r * stride, &q_scale[r]);
+  }
+}
 
 static void attend_part(void *ctx, size_t i) {
   const attend_call *ac = ctx;
@@ -620,27 +686,25 @@ static void attend_part(void *ctx, size_t i) {
   float *qb = (float *)(ac->block + ac->lay.qb), *ob = (float *)(ac->block + ac->lay.ob);
   float *q_scale = (float *)(ac->block + ac->lay.q_scale), *exp_mul = (float *)(ac->block + ac->lay.mul);
   int16_t *q16 = (int16_t *)(ac->block + ac->lay.q16);
-  size_t g0, g1, r0, r1;
-  att_part_range(&ac->sp, i, n_kv, kv_rows, &g0, &g1, &r0, &r1);
+  /* Positions [p0, p1) of the held ones (counted from the oldest). */
+  size_t g0, g1, r0, r1, p0 = 0, p1 = c->len;
+  partial_rows part = {0};
+  if (ac->sp.by_pos) {
+    g0 = i / ac->sp.per_head, g1 = g0 + 1, r0 = 0, r1 = kv_rows;
+    tk_exec_range(c->len, TK_ATT_POS_UNIT, ac->sp.per_head, i % ac->sp.per_head, &p0, &p1);
+    part = partial_at(ac, i);
+  } else {
+    att_part_range(&ac->sp, i, n_kv, kv_rows, &g0, &g1, &r0, &r1);
+  }
   for (size_t g = g0; g < g1 && r1 > r0; g++) {
-    float *qg = qb + g * kv_rows * stride;
-    /* Finite inputs give a finite result, huge ones included, from the held
-       positions alone: each row is scaled by 2^-a (query_exponent), and the
-       softmax gets 2^a back in the row's exponent multiplier; the weights
-       are scaled by 2^-b so that len * max|v| * 2^-b stays below 2^100 too
-       (2^-b cancels in the final division). */
-    const float kmax = held_amax(c, true, g);
-    bool have_M = false;
-    for (size_t r = r0; r < r1; r++) {
-      float *row = qg + r * stride;
-      const int a = query_exponent(c, g, row, exp_mul[g * kv_rows + r], kmax, M, &have_M);
-      scale_rows(row, 1, d, stride, ldexp(1.0 / sqrt((double)d), -a));
-      exp_mul[g * kv_rows + r] = exp_multiplier(a);
-      if (s8) quantize_q16(row, stride, q16 + (g * kv_rows + r) * stride, &q_scale[g * kv_rows + r]);
-    }
+    /* Split-K rows were made ready before the parts (they share them). */
+    if (!ac->sp.by_pos) prepare_rows(ac, g, r0, r1, M);
+    /* The weights are scaled by 2^-b so that len * max|v| * 2^-b stays
+       below 2^100 (2^-b cancels in the final division, and in the
+       combination of split-K parts: every part of a head has the same b). */
     const int b = scale_exponent((double)c->len * held_amax(c, false, g));
     /* Rows r0.. of this head: token r0 / group onwards (rows of one token share it). */
-    const size_t t0 = r0 / ac->group;
+    const size_t t0 = r0 / ac->group, oldest = c->next - c->len;
     tk_att_job job = {
         .k = (const char *)c->k + g * c->slots * stride * es,
         .v = (const char *)c->v + g * c->slots * stride * es,
@@ -649,34 +713,71 @@ static void attend_part(void *ctx, size_t i) {
         .stride = stride,
         .head_dim = d,
         .capacity = c->cfg.capacity,
-        .lo = c->next - c->len,
-        .first_hi = c->next - ac->n_q + 1 + t0,
+        .lo = oldest + p0,
+        .first_hi = ac->sp.by_pos ? oldest + p1 : c->next - ac->n_q + 1 + t0,
         .rows_per_token = ac->group,
         .rows = r1 - r0,
-        .q = qg + r0 * stride,
+        .q = qb + (g * kv_rows + r0) * stride,
         .q16 = s8 ? q16 + (g * kv_rows + r0) * stride : NULL,
         .q_scale = s8 ? q_scale + g * kv_rows + r0 : NULL,
-        .out = ob + (g * kv_rows + r0) * stride,
+        .out = part.o ? part.o : ob + (g * kv_rows + r0) * stride,
         .scratch = tile,
         .exp_mul = exp_mul + g * kv_rows + r0,
         .exp_bias = -(float)b,
         .out_max = FLT_MAX,
+        .row_m = part.m,
+        .row_l = part.l,
     };
     ac->attend(&job);
   }
 }
 
+/* Merges the split-K parts of every kv head into its result rows. Part j
+   left row r normalised, o_j = acc_j / l_j, with the running max m_j its
+   weights were taken against; rebased to the row's largest max M they sum
+   to w_j = l_j 2^((m_j - M) exp_mul) (exp_mul: the row's multiplier; the
+   2^-b of the weights is the same in every part and cancels), and
+   out = sum_j (w_j / W) o_j with W = sum_j w_j. The part holding M has
+   w_j = l_j >= 2^-b > 0 (its largest weight), so W > 0; out is a convex
+   combination of finite rows, clamped to +-FLT_MAX as one part's result is
+   (rounding could step past it). */
+static void attend_combine(const attend_call *ac) {
+  const size_t stride = ac->c->stride, rows = ac->kv_rows, per = ac->sp.per_head;
+  const float *exp_mul = (const float *)(ac->block + ac->lay.mul);
+  float *ob = (float *)(ac->block + ac->lay.ob);
+  for (size_t g = 0; g < ac->c->cfg.n_kv_heads; g++)
+    for (size_t r = 0; r < rows; r++) {
+      /* Every part saw positions (its range is not empty): m finite, l > 0. */
+      const float mul = exp_mul[g * rows + r];
+      float M = partial_at(ac, g * per).m[r], W = 0.0f;
+      for (size_t j = 1; j < per; j++) M = fmaxf(M, partial_at(ac, g * per + j).m[r]);
+      for (size_t j = 0; j < per; j++) {
+        const partial_rows pj = partial_at(ac, g * per + j);
+        W += pj.l[r] * exp2f((pj.m[r] - M) * mul);
+      }
+      float *o = ob + (g * rows + r) * stride;
+      for (size_t e = 0; e < stride; e++) o[e] = 0.0f;
+      for (size_t j = 0; j < per; j++) {
+        const partial_rows pj = partial_at(ac, g * per + j);
+        const float f = pj.l[r] * exp2f((pj.m[r] - M) * mul) / W, *oj = pj.o + r * stride;
+        for (size_t e = 0; e < stride; e++) o[e] += f * oj[e];
+      }
+      for (size_t e = 0; e < stride; e++) o[e] = fminf(FLT_MAX, fmaxf(-FLT_MAX, o[e]));
+    }
+}
+
 /* The block of a call: the scratch layout plus the parts' own scratch. */
 static bool attend_plan(const tk_kv_cache *c, const tk_exec *e, size_t n_q_tokens, size_t n_heads,
-                        scratch_layout *lay, att_split *sp, size_t *total) {
-  const size_t n_kv = c->cfg.n_kv_heads;
-  size_t rows, extra;
+                        size_t len, scratch_layout *lay, att_split *sp, size_t *total) {
+  const size_t n_kv = c->cfg.n_kv_heads, group = n_heads / n_kv;
+  size_t rows, extra, partial;
   if (tk_mul_overflows(n_q_tokens, n_heads, &rows) ||
       !scratch_plan(rows, c->stride, c->cfg.dtype == TK_DTYPE_S8, lay))
     return false;
-  *sp = att_split_for(e, n_kv, n_q_tokens, n_heads / n_kv);
+  *sp = att_split_for(e, n_kv, n_q_tokens * group, group, n_q_tokens == 1 ? len : 0);
   return !tk_mul_overflows(sp->parts - 1, part_extra(c->stride), &extra) &&
-         !tk_add_overflows(lay->bytes, extra, total);
+         !tk_mul_overflows(sp->by_pos ? sp->parts : 0, partial_bytes(group, c->stride), &partial) &&
+         !tk_add_overflows(lay->bytes, extra, total) && !tk_add_overflows(*total, partial, total);
 }
 
 size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t n_heads,
@@ -685,11 +786,14 @@ size_t tk_attend_workspace_bytes(const tk_kv_cache *c, size_t n_q_tokens, size_t
   scratch_layout lay;
   att_split sp;
   size_t most = 0, total;
-  /* Enough for every n_q up to n_q_tokens: the block grows with the rows, but
-     a decode step (rows cut anywhere) may have more parts than 2 tokens. */
+  /* Enough for every n_q up to n_q_tokens and every length the cache may
+     reach: the block grows with the rows, and a decode step may split its
+     positions (up to the capacity) into more parts, with their partial rows. */
   const size_t n_qs[2] = {n_q_tokens, 1};
   for (int i = 0; i < 2; i++) {
-    if (!attend_plan(c, e, n_qs[i], n_heads, &lay, &sp, &total) || total > SIZE_MAX - 63) return 0;
+    if (!attend_plan(c, e, n_qs[i], n_heads, c->cfg.capacity, &lay, &sp, &total) ||
+        total > SIZE_MAX - 63)
+      return 0;
     if (total + 63 > most) most = total + 63;
   }
   return most;
@@ -704,7 +808,8 @@ tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_
   attend_call ac = {.kt = kt, .c = c, .n_q = n_q_tokens, .group = n_heads / n_kv};
   ac.kv_rows = n_q_tokens * ac.group;
   size_t total;
-  if (!attend_plan(c, e, n_q_tokens, n_heads, &ac.lay, &ac.sp, &total)) return TK_ERR_OVERFLOW;
+  if (!attend_plan(c, e, n_q_tokens, n_heads, c->len, &ac.lay, &ac.sp, &total))
+    return TK_ERR_OVERFLOW;
   /* The caller's workspace, else the thread's kept block (or one for this call). */
   bool own = false;
   char *block;
@@ -719,6 +824,7 @@ tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_
   }
   ac.block = block;
   ac.extra = block + ac.lay.bytes;
+  ac.partial = ac.extra + (ac.sp.parts - 1) * part_extra(stride);
   const size_t rows = n_q_tokens * n_heads;
   float *qb = (float *)(block + ac.lay.qb), *exp_mul = (float *)(block + ac.lay.mul);
   /* q is read whole here, before anything is written to out: out may be q. */
@@ -734,7 +840,11 @@ tk_status tk_attend_ex_with(const tk_kernels *kt, const tk_exec *e, const tk_kv_
   ac.attend = c->cfg.dtype == TK_DTYPE_F32   ? kt->attend_f32
               : c->cfg.dtype == TK_DTYPE_F16 ? kt->attend_f16
                                              : kt->attend_s8;
+  /* Split-K parts share their head's rows: made ready once, here. */
+  if (ac.sp.by_pos)
+    for (size_t g = 0; g < n_kv; g++) prepare_rows(&ac, g, 0, ac.kv_rows, (float *)(block + ac.lay.dim));
   tk_exec_run(e, ac.sp.parts, attend_part, &ac);
+  if (ac.sp.by_pos) attend_combine(&ac);
   unpack_results((const float *)(block + ac.lay.ob), n_q_tokens, n_heads, n_kv, d, stride,
                  (char *)out);
   if (!(e && e->workspace)) scratch_give_back(block, own);
@@ -756,72 +866,165 @@ tk_status tk_attend(const tk_kv_cache *c, const float *q, size_t n_q_tokens, siz
   return tk_attend_ex_with(tk_active(), NULL, c, q, n_q_tokens, n_heads, out);
 }
 
+/* ---- tk_attention_f32 in parts ----
+   Two rounds through e: ranges of kv heads pack their K and V (the cache's
+   layout, so the same kernel runs: the copy is O(seq), the attention
+   O(seq^2)); then the parts of att_split_for (whole kv heads, or ranges of
+   a head's rows, never positions) each pack their query rows, attend them
+   and unpack their results. Caller arrays are read and written by bytes
+   (any alignment). The block: part i's tk_att_scratch at i * tile bytes,
+   then the packed q, results, K, V and the rows' exponent multipliers. */
+typedef struct recompute_call {
+  const tk_kernels *kt;
+  const char *q, *k, *v;
+  char *out;
+  size_t seq, n_heads, n_kv, d, stride, group;
+  bool causal;
+  char *tiles;
+  float *qb, *ob, *kb, *vb, *exp_mul;
+  size_t pack_parts;
+  att_split sp;
+} recompute_call;
+
+static void recompute_pack_kv(void *ctx, size_t i) {
+  const recompute_call *rc = ctx;
+  const size_t d = rc->d, stride = rc->stride, seq = rc->seq;
+  size_t g0, g1;
+  tk_exec_range(rc->n_kv, 1, rc->pack_parts, i, &g0, &g1);
+  for (size_t g = g0; g < g1; g++)
+    for (size_t t = 0; t < seq; t++) {
+      const size_t src = (t * rc->n_kv + g) * d * sizeof(float), dst = (g * seq + t) * stride;
+      memcpy(rc->kb + dst, rc->k + src, d * sizeof(float));
+      memcpy(rc->vb + dst, rc->v + src, d * sizeof(float));
+      memset(rc->kb + dst + d, 0, (stride - d) * sizeof(float));
+      memset(rc->vb + dst + d, 0, (stride - d) * sizeof(float));
+    }
+}
+
+static void recompute_part(void *ctx, size_t i) {
+  const recompute_call *rc = ctx;
+  const size_t d = rc->d, stride = rc->stride, seq = rc->seq, group = rc->group;
+  const size_t rows = seq * group;
+  size_t g0, g1, r0, r1;
+  att_part_range(&rc->sp, i, rc->n_kv, rows, &g0, &g1, &r0, &r1);
+  const float scale = (float)(1.0 / sqrt((double)d));
+  for (size_t g = g0; g < g1 && r1 > r0; g++) {
+    /* Row r of head g is query head g * group + r % group of token r / group. */
+    float *qg = rc->qb + g * rows * stride, *og = rc->ob + g * rows * stride;
+    for (size_t r = r0; r < r1; r++) {
+      float *row = qg + r * stride;
+      memcpy(row, rc->q + ((r / group) * rc->n_heads + g * group + r % group) * d * sizeof(float),
+             d * sizeof(float));
+      for (size_t e = 0; e < d; e++) row[e] *= scale;
+      memset(row + d, 0, (stride - d) * sizeof(float));
+    }
+    tk_att_job job = {
+        .k = rc->kb + g * seq * stride,
+        .v = rc->vb + g * seq * stride,
+        .stride = stride,
+        .head_dim = d,
+        .capacity = seq,
+        .lo = 0,
+        /* Causal: row r (token r / group) sees positions [0, r / group]; else all. */
+        .first_hi = rc->causal ? r0 / group + 1 : seq,
+        .rows_per_token = rc->causal ? group : rows,
+        .rows = r1 - r0,
+        .q = qg + r0 * stride,
+        .out = og + r0 * stride,
+        .scratch = (tk_att_scratch *)(rc->tiles + i * round64(sizeof(tk_att_scratch))),
+        .exp_mul = rc->exp_mul,
+        .exp_bias = 0.0f,
+        /* Inputs are not scanned here: no clamp, Inf stays Inf. */
+        .out_max = INFINITY,
+    };
+    rc->kt->attend_f32(&job);
+    for (size_t r = r0; r < r1; r++)
+      memcpy(rc->out + ((r / group) * rc->n_heads + g * group + r % group) * d * sizeof(float),
+             og + r * stride, d * sizeof(float));
+  }
+}
+
+/* The block of a recompute call (bytes, at a 64-byte boundary), its split
+   and its parts; false if a size overflows. */
+static bool recompute_plan(const tk_exec *e, size_t seq, size_t n_heads, size_t n_kv,
+                           size_t head_dim, att_split *sp, size_t *q_floats, size_t *kv_floats,
+                           size_t *total) {
+  if (head_dim > SIZE_MAX - TK_ATT_ALIGN) return false;
+  const size_t stride = padded_dim(head_dim), group = n_heads / n_kv;
+  size_t q_rows, kv_rows, tiles, rows_bytes;
+  if (tk_mul_overflows(seq, n_heads, &q_rows) || tk_mul_overflows(q_rows, stride, q_floats) ||
+      tk_mul_overflows(seq, n_kv, &kv_rows) || tk_mul_overflows(kv_rows, stride, kv_floats) ||
+      *q_floats > SIZE_MAX / 8 || *kv_floats > SIZE_MAX / 8 ||
+      tk_mul_overflows(2 * (*q_floats + *kv_floats) + q_rows, sizeof(float), &rows_bytes) ||
+      rows_bytes > SIZE_MAX - 64)
+    return false;
+  *sp = att_split_for(e, n_kv, seq * group, group, 0);
+  return !tk_mul_overflows(sp->parts, round64(sizeof(tk_att_scratch)), &tiles) &&
+         !tk_add_overflows(tiles, round64(rows_bytes), total) && *total <= SIZE_MAX - 63;
+}
+
+size_t tk_attention_f32_workspace_bytes(size_t seq, size_t n_heads, size_t n_kv_heads,
+                                        size_t head_dim, const tk_exec *e) {
+  if (!seq || !n_heads || !n_kv_heads || !head_dim || n_heads % n_kv_heads) return 0;
+  att_split sp;
+  size_t qf, kvf, total;
+  return recompute_plan(e, seq, n_heads, n_kv_heads, head_dim, &sp, &qf, &kvf, &total) ? total + 63
+                                                                                       : 0;
+}
+
 tk_status tk_attention_f32(const float *q, const float *k, const float *v, size_t seq,
                            size_t n_heads, size_t n_kv_heads, size_t head_dim, bool causal,
                            float *out) {
-  return tk_attention_f32_with(tk_active(), q, k, v, seq, n_heads, n_kv_heads, head_dim, causal,
-                               out);
+  return tk_attention_f32_ex_with(tk_active(), NULL, q, k, v, seq, n_heads, n_kv_heads, head_dim,
+                                  causal, out);
+}
+
+tk_status tk_attention_f32_ex(const tk_exec *e, const float *q, const float *k, const float *v,
+                              size_t seq, size_t n_heads, size_t n_kv_heads, size_t head_dim,
+                              bool causal, float *out) {
+  return tk_attention_f32_ex_with(tk_active(), e, q, k, v, seq, n_heads, n_kv_heads, head_dim,
+                                  causal, out);
 }
 
 tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const float *k,
                                 const float *v, size_t seq, size_t n_heads, size_t n_kv_heads,
                                 size_t head_dim, bool causal, float *out) {
+  return tk_attention_f32_ex_with(kt, NULL, q, k, v, seq, n_heads, n_kv_heads, head_dim, causal,
+                                  out);
+}
+
+tk_status tk_attention_f32_ex_with(const tk_kernels *kt, const tk_exec *e, const float *q,
+                                   const float *k, const float *v, size_t seq, size_t n_heads,
+                                   size_t n_kv_heads, size_t head_dim, bool causal, float *out) {
   if (!n_heads || !n_kv_heads || !head_dim || n_heads % n_kv_heads) return TK_ERR_ARG;
   if (!seq) return TK_OK;
   if (!q || !k || !v || !out) return TK_ERR_ARG;
-  if (head_dim > SIZE_MAX - TK_ATT_ALIGN) return TK_ERR_OVERFLOW;
-  const size_t stride = padded_dim(head_dim), group = n_heads / n_kv_heads;
-  size_t q_rows, kv_rows, n_q, n_kv, total;
-  if (tk_mul_overflows(seq, n_heads, &q_rows) || tk_mul_overflows(q_rows, stride, &n_q) ||
-      tk_mul_overflows(seq, n_kv_heads, &kv_rows) || tk_mul_overflows(kv_rows, stride, &n_kv) ||
-      n_q > SIZE_MAX / 8 || n_kv > SIZE_MAX / 8 ||
-      tk_mul_overflows(2 * (n_q + n_kv) + q_rows, sizeof(float), &total) ||
-      total > SIZE_MAX - sizeof(tk_att_scratch))
+  recompute_call rc = {.kt = kt, .q = (const char *)q, .k = (const char *)k, .v = (const char *)v,
+                       .out = (char *)out, .seq = seq, .n_heads = n_heads, .n_kv = n_kv_heads,
+                       .d = head_dim, .group = n_heads / n_kv_heads, .causal = causal};
+  size_t q_floats, kv_floats, total;
+  if (!recompute_plan(e, seq, n_heads, n_kv_heads, head_dim, &rc.sp, &q_floats, &kv_floats, &total))
     return TK_ERR_OVERFLOW;
-  /* The kernels' scratch first (a multiple of 64 bytes' alignment needs), then the rows. */
-  char *buf = aligned_alloc(64, round64(sizeof(tk_att_scratch)) + round64(total));
-  if (!buf) return TK_ERR_NOMEM;
-  float *qb = (float *)(buf + round64(sizeof(tk_att_scratch))), *ob = qb + n_q, *kb = ob + n_q,
-        *vb = kb + n_kv, *exp_mul = vb + n_kv;
-  for (size_t r = 0; r < q_rows; r++) exp_mul[r] = (float)LOG2E;
-  /* K and V repacked per kv head, contiguous over positions with padded rows:
-     the layout of the cache, so the same kernel runs (the copy is O(seq), the
-     attention O(seq^2)). Caller arrays are read by bytes (any alignment). */
-  const char *kc = (const char *)k, *vc = (const char *)v;
-  for (size_t g = 0; g < n_kv_heads; g++)
-    for (size_t t = 0; t < seq; t++) {
-      const size_t src = (t * n_kv_heads + g) * head_dim * sizeof(float);
-      const size_t dst = (g * seq + t) * stride;
-      memcpy(kb + dst, kc + src, head_dim * sizeof(float));
-      memcpy(vb + dst, vc + src, head_dim * sizeof(float));
-      memset(kb + dst + head_dim, 0, (stride - head_dim) * sizeof(float));
-      memset(vb + dst + head_dim, 0, (stride - head_dim) * sizeof(float));
-    }
-  pack_queries((const char *)q, seq, n_heads, n_kv_heads, head_dim, stride, qb);
-  scale_rows(qb, q_rows, head_dim, stride, 1.0 / sqrt((double)head_dim));
-  for (size_t g = 0; g < n_kv_heads; g++) {
-    tk_att_job job = {
-        .k = kb + g * seq * stride,
-        .v = vb + g * seq * stride,
-        .stride = stride,
-        .head_dim = head_dim,
-        .capacity = seq,
-        .lo = 0,
-        /* Causal: row r (token r / group) sees positions [0, r / group]; else all. */
-        .first_hi = causal ? 1 : seq,
-        .rows_per_token = causal ? group : seq * group,
-        .rows = seq * group,
-        .q = qb + g * seq * group * stride,
-        .out = ob + g * seq * group * stride,
-        .scratch = (tk_att_scratch *)buf,
-        .exp_mul = exp_mul,
-        .exp_bias = 0.0f,
-        /* Inputs are not scanned here: no clamp, Inf stays Inf. */
-        .out_max = INFINITY,
-    };
-    kt->attend_f32(&job);
+  rc.stride = padded_dim(head_dim);
+  char *block, *raw = NULL;
+  if (e && e->workspace) {
+    /* Any address: the layout starts at its first 64-byte boundary. */
+    if (e->workspace_bytes < total + 63) return TK_ERR_ARG;
+    block = (char *)e->workspace + (64 - (uintptr_t)e->workspace % 64) % 64;
+  } else {
+    if (!(raw = aligned_alloc(64, total))) return TK_ERR_NOMEM;
+    block = raw;
   }
-  unpack_results(ob, seq, n_heads, n_kv_heads, head_dim, stride, (char *)out);
-  free(buf);
+  rc.tiles = block;
+  rc.qb = (float *)(block + rc.sp.parts * round64(sizeof(tk_att_scratch)));
+  rc.ob = rc.qb + q_floats;
+  rc.kb = rc.ob + q_floats;
+  rc.vb = rc.kb + kv_floats;
+  rc.exp_mul = rc.vb + kv_floats;
+  for (size_t r = 0; r < seq * n_heads; r++) rc.exp_mul[r] = (float)LOG2E;
+  rc.pack_parts = rc.sp.parts < n_kv_heads ? rc.sp.parts : n_kv_heads;
+  tk_exec_run(e, rc.pack_parts, recompute_pack_kv, &rc);
+  tk_exec_run(e, rc.sp.parts, recompute_part, &rc);
+  free(raw);
   return TK_OK;
 }

@@ -449,9 +449,10 @@ TK_ALWAYS_INLINE size_t TK_FN(att_row_lim)(const tk_att_job *job, const tk_att_p
 /* out = acc / l, clamped to +-out_max: a convex combination of finite V rows
    is finite, but its rounding could step past FLT_MAX. (The operand order
    passes a NaN through on every ISA.) l is 0 only for a row that saw no
-   position (it cannot happen through the public functions): out 0. */
+   position (it cannot happen through the public functions): out 0. The
+   rows' m and l go to the job's row_m, row_l when it asks for them. */
 TK_ALWAYS_INLINE void TK_FN(att_pass_end)(const tk_att_job *job, const tk_att_pass *ps,
-                                          const float *l) {
+                                          const float *m, const float *l) {
   const size_t dw = (job->head_dim + TK_VF_WIDTH - 1) / TK_VF_WIDTH * TK_VF_WIDTH;
   const tk_vf lo = tk_vf_set1(-job->out_max), hi = tk_vf_set1(job->out_max);
   for (size_t r = 0; r < ps->nr; r++) {
@@ -459,6 +460,10 @@ TK_ALWAYS_INLINE void TK_FN(att_pass_end)(const tk_att_job *job, const tk_att_pa
     float *o = job->out + (ps->r0 + r) * job->stride;
     for (size_t c = 0; c < dw; c += TK_VF_WIDTH)
       tk_vf_store(o + c, tk_vf_min(hi, tk_vf_max(lo, tk_vf_mul(tk_vf_load(o + c), inv))));
+    if (job->row_m) {
+      job->row_m[ps->r0 + r] = m[r];
+      job->row_l[ps->r0 + r] = l[r];
+    }
   }
 }
 
@@ -483,7 +488,7 @@ TK_ALWAYS_INLINE void TK_FN(att_run_float)(const tk_att_job *job, tk_dtype dt) {
       TK_FN(att_accumulate)(o, ps.ra, ps.nr, w->alpha, w->s, job->v, ps.slot0, ps.nb, stride, dw,
                             dt);
     }
-    TK_FN(att_pass_end)(job, &ps, w->l);
+    TK_FN(att_pass_end)(job, &ps, w->m, w->l);
   }
 }
 
@@ -517,7 +522,7 @@ TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
       TK_FN(att_s8_accumulate)(o, ps.ra, ps.nr, w->alpha, w->wscale, w->wmul, w->wq,
                                v + ps.sb * stride, ps.nbw / TK_ATT_S8_VG, stride);
     }
-    TK_FN(att_pass_end)(job, &ps, w->l);
+    TK_FN(att_pass_end)(job, &ps, w->m, w->l);
   }
 }
 

@@ -79,5 +79,8 @@ size_t tk_att_scratch_bytes(size_t rows, size_t stride, tk_dtype dtype);
 tk_status tk_attention_f32_with(const tk_kernels *kt, const float *q, const float *k,
                                 const float *v, size_t seq, size_t n_heads, size_t n_kv_heads,
                                 size_t head_dim, bool causal, float *out);
+tk_status tk_attention_f32_ex_with(const tk_kernels *kt, const tk_exec *e, const float *q,
+                                   const float *k, const float *v, size_t seq, size_t n_heads,
+                                   size_t n_kv_heads, size_t head_dim, bool causal, float *out);
 
 #endif

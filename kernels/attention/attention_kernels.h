@@ -99,6 +99,10 @@ typedef struct tk_att_job {
   const float *exp_mul;
   float exp_bias;
   float out_max; /* results are clamped to +-out_max (INFINITY: no clamp) */
+  /* NULL, or [rows] each: every row's final running max and sum of weights,
+     written as the row ends (a split-K decode step combines the parts of one
+     row's positions with them). */
+  float *row_m, *row_l;
 } tk_att_job;
 
 /* Declares tk_attend_{f32,f16,s8}_<isa> and tk_f32_to_f16_<isa>; signatures as
