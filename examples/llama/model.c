@@ -137,8 +137,8 @@ static size_t workspace_bytes(const llama_model *m, size_t max_batch, const tk_e
 }
 
 bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batch,
-                          tk_dtype cache_dtype, const tk_exec *threads, llama_session *s,
-                          llama_err *err) {
+                          tk_dtype cache_dtype, tk_kv_memory cache_memory,
+                          const tk_exec *threads, llama_session *s, llama_err *err) {
   memset(s, 0, sizeof *s);
   const llama_config *c = &m->cfg;
   if (capacity == 0 || max_batch == 0 || max_batch > capacity)
@@ -171,7 +171,8 @@ bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batc
   }
   /* one cache per layer, positions kept per kv head, as tk_attend reads them */
   tk_kv_config kc = {.n_kv_heads = c->n_kv_heads, .head_dim = c->head_size,
-                     .capacity = capacity, .dtype = cache_dtype, .sliding = false};
+                     .capacity = capacity, .dtype = cache_dtype, .sliding = false,
+                     .memory = cache_memory};
   for (size_t l = 0; l < c->n_layers; l++) {
     tk_status st = tk_kv_cache_create(&kc, &s->caches[l]);
     if (st != TK_OK) {

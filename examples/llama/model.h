@@ -70,12 +70,14 @@ typedef struct llama_session {
   float *rope;           /* [B][head_size / 2][2] cos, sin per position and pair */
 } llama_session;
 
-/* threads: how tinykern's products run in parallel (tk_pool_exec of a pool,
+/* cache_dtype, cache_memory: the KV caches' storage and memory policy
+   (tk_kv_config's dtype and memory).
+   threads: how tinykern's products run in parallel (tk_pool_exec of a pool,
    or the host's own parallel_for; its workspace fields are ignored: the
    session sizes and owns its workspace); NULL: on the calling thread. */
 bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batch,
-                          tk_dtype cache_dtype, const tk_exec *threads, llama_session *s,
-                          llama_err *err);
+                          tk_dtype cache_dtype, tk_kv_memory cache_memory,
+                          const tk_exec *threads, llama_session *s, llama_err *err);
 void llama_session_free(llama_session *s);
 /* Forgets every position (the caches are reset, not freed). */
 void llama_session_reset(llama_session *s);

@@ -17,6 +17,7 @@ typedef struct options {
   uint64_t seed;
   bool f32_weights;
   tk_dtype cache;
+  tk_kv_memory kv_memory; /* --kv-memory pages|huge, else TK_KV_MEMORY_DEFAULT */
   size_t repeat;
   size_t threads;       /* 0: one per CPU */
   unsigned pool_flags;  /* tk_pool_create_ex's: --pool spin|yield, else TK_POOL_DEFAULT */
@@ -36,6 +37,7 @@ static void usage(void) {
           "  -s, --seed N           sampling seed (default 42)\n"
           "  --f32                  fp32 weights (tk_linear_f32); default int8 (tk_qlinear)\n"
           "  --cache f32|f16|s8     KV cache storage (default f32)\n"
+          "  --kv-memory pages|huge KV cache memory policy (tk_kv_config.memory; default: tinykern's)\n"
           "  --isa NAME             tinykern variant, as TINYKERN_ISA (default: the best)\n"
           "  --threads N            threads of the matrix products, 0 = one per CPU (default 1)\n"
           "  --pool spin|yield      what the pool's workers do between calls (default: tinykern's)\n"
@@ -89,6 +91,10 @@ static bool parse_valued(const char *opt, const char *val, options *o) {
   else if (!strcmp(opt, "--cache")) return parse_cache(val, &o->cache);
   else if (!strcmp(opt, "--repeat")) return parse_size(val, &o->repeat) && o->repeat > 0;
   else if (!strcmp(opt, "--threads")) return parse_size(val, &o->threads);
+  else if (!strcmp(opt, "--kv-memory")) {
+    if (strcmp(val, "pages") && strcmp(val, "huge")) return false;
+    o->kv_memory = val[0] == 'p' ? TK_KV_MEMORY_PAGES : TK_KV_MEMORY_HUGE;
+  }
   else if (!strcmp(opt, "--pool")) {
     if (strcmp(val, "spin") && strcmp(val, "yield")) return false;
     o->pool_flags = val[0] == 's' ? TK_POOL_SPIN : TK_POOL_YIELD;
@@ -176,7 +182,7 @@ static bool load(runtime *rt, const options *o, llama_err *err) {
                       rt->n_prompt, o->steps, c->seq_len);
   /* the caches hold exactly this run; the prompt is one step */
   if (!llama_session_create(&rt->model, rt->n_prompt + o->steps, rt->n_prompt, o->cache,
-                            &rt->threads, &rt->session, err))
+                            o->kv_memory, &rt->threads, &rt->session, err))
     return false;
   rt->logits = malloc(c->vocab_size * sizeof *rt->logits);
   rt->output = malloc(o->steps * sizeof *rt->output);

@@ -233,7 +233,7 @@ static void fixture_open_on(fixture *f, const char *path, bool f32, tk_dtype cac
   if (!llama_checkpoint_open(path, &f->ck, &err)) fail_msg("%s", err.msg);
   if (!llama_model_load(&f->ck, f32, &f->model, &err)) fail_msg("%s", err.msg);
   tk_exec threads = tk_pool_exec(pool);
-  if (!llama_session_create(&f->model, f->ck.cfg.seq_len, batch, cache, &threads, &f->session, &err))
+  if (!llama_session_create(&f->model, f->ck.cfg.seq_len, batch, cache, TK_KV_MEMORY_DEFAULT, &threads, &f->session, &err))
     fail_msg("%s", err.msg);
   f->logits = malloc(f->ck.cfg.vocab_size * sizeof *f->logits);
 }
@@ -777,7 +777,7 @@ static void bad_weights_fail_cleanly(void **state) {
     ck.w = w;
     assert_true(llama_model_load(&ck, f32, &m, &err));
     llama_session s;
-    assert_true(llama_session_create(&m, c.seq_len, PROMPT, TK_DTYPE_S8, NULL, &s, &err));
+    assert_true(llama_session_create(&m, c.seq_len, PROMPT, TK_DTYPE_S8, TK_KV_MEMORY_DEFAULT, NULL, &s, &err));
     float *logits = malloc(c.vocab_size * sizeof *logits);
     if (!llama_forward(&m, &s, PROMPT_IDS, PROMPT, logits, &err)) {
       assert_true(err.msg[0] != '\0');
