@@ -14,5 +14,8 @@
    per 12 and Zen 4 loads one zmm per cycle. */
 #define TK_LF_MR 4
 #define TK_LF_NR 5
+/* Its broadcast form (qlinear_body.h) for whole blocks of 16 batch rows:
+   TK_LF_PMR accumulators + the activation vector. */
+#define TK_LF_PMR 16
 
 #include "qlinear/qlinear_body.h"
