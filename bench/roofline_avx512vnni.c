@@ -16,7 +16,7 @@ static inline tkr_s8_in tkr_s8_in_zero(void) {
 static inline tk_vs32 tkr_s8_step(tk_vs32 acc, tkr_s8_in *in) {
   /* The empty asm "changes" the operands, so no step can be hoisted or merged. */
   __asm__ __volatile__("" : "+v"(in->a), "+v"(in->b));
-  acc.acc = _mm512_dpbusd_epi32(acc.acc, in->a, in->b);
+  acc.acc = tk_v16s32_dpbusd(acc.acc, in->a, in->b);
   return acc;
 }
 

@@ -229,8 +229,9 @@ TK_QL_INLINE void TK_FN(lf_rows)(const float *x, size_t ldx, const float *w, siz
     TK_FN(lf_tile)(x + b * ldx, ldx, w, ldw, kc, 1, nr, first, bias, y + b * ldy, ldy);
 }
 
-void TK_FN(linear_f32)(const float *w, size_t out, size_t in, const float *bias, const float *x,
-                       size_t batch, float *y) {
+/* The dot-product loops over batch rows [0, batch). */
+TK_QL_INLINE void TK_FN(lf_dot)(const float *w, size_t out, size_t in, const float *bias,
+                                 const float *x, size_t batch, float *y) {
   /* A GEMV has no reuse to block for: one pass streams each W row once. */
   const size_t kc_max = batch > 1 ? TK_LF_KC : in;
   for (size_t k0 = 0; k0 < in; k0 += kc_max) {
@@ -249,4 +250,120 @@ void TK_FN(linear_f32)(const float *w, size_t out, size_t in, const float *bias,
                        yb + o, out);
     }
   }
+}
+
+#ifdef TK_LF_PMR
+/* The broadcast form, for ISAs whose file sets TK_LF_PMR: lanes along the
+   batch. A block of TK_VF_WIDTH batch rows is copied k-major (xp[k][lane] =
+   x[row lane][k], a transposition the block's `out` outputs all share), and
+   the microkernel keeps TK_LF_PMR accumulators, one per output row o + i,
+   whose lane l sums w[o + i][k] * x[l][k]: per k one activation vector load
+   and TK_LF_PMR fused multiply-adds with a broadcast weight (a memory
+   operand of the FMA on AVX-512), no horizontal sums. The dot form above
+   needs, per tile of 4 x 5 outputs and 512 k, 20 horizontal sums beside its
+   640 FMAs and 9 loads per 20 FMAs; here the tile ends with TK_LF_PMR vector
+   stores and a scalar add per output, 16 per TK_LF_PKC FMAs. TK_LF_PNB
+   blocks are packed at once (a stack panel of TK_LF_PNB * TK_VF_WIDTH *
+   TK_LF_PKC floats, 32 KiB) and share one copy of the tile's weights
+   (TK_LF_PMR rows of TK_LF_PKC floats, 17 KiB with the padding): read in
+   place, the 16 rows, `in` floats apart, fall into one L1 set when `in` is
+   a multiple of 1024 and evict each other (64x1024x1024 ran at 36% of the
+   FMA peak; copied, the 16 rows are TK_LF_PLDW floats apart). On Zen 4
+   (medians under load) 256 x 2 beat 128 x 4 and 512 x 1; 256 x 4 (a 64
+   KiB panel) was no faster. */
+#define TK_LF_PKC 256
+#define TK_LF_PNB 2
+#define TK_LF_PLDW (TK_LF_PKC + 16)
+_Static_assert(TK_LF_PMR == 16, "lf_ptile's prefetch covers 16 rows");
+
+/* mr outputs (rows of w, ldw apart) x TK_VF_WIDTH batch rows (lanes of xp,
+   y rows ldy apart) over k in [0, kc): y = sum (+ bias when first, else y + sum). */
+TK_QL_INLINE void TK_FN(lf_ptile)(const float *xp, const float *w, size_t ldw, size_t kc,
+                                   size_t mr, bool first, const float *bias, float *y,
+                                   size_t ldy, const float *pf, size_t ldpf) {
+  tk_vf acc[TK_LF_PMR];
+  for (size_t i = 0; i < mr; i++) acc[i] = tk_vf_zero();
+  for (size_t k = 0; k < kc; k++) {
+    /* One line of the next tile (TK_LF_PMR rows ldpf apart, kc floats each)
+       per step, so no burst fills the miss buffers: step k takes row
+       k % 16 at float (k / 16) * 16, which covers the 16 rows' kc / 16
+       lines as k runs to kc. Into L2 (locality 2, prefetcht1): the copy
+       reads them after the tile's other blocks. */
+    if (pf) __builtin_prefetch(pf + (k % 16) * ldpf + k / 16 * 16, 0, 2);
+    const tk_vf xv = tk_vf_load(xp + k * TK_VF_WIDTH);
+    for (size_t i = 0; i < mr; i++)
+      acc[i] = tk_vf_fmadd(tk_vf_set1(w[i * ldw + k]), xv, acc[i]);
+  }
+  float t[TK_LF_PMR][TK_VF_WIDTH];
+  for (size_t i = 0; i < mr; i++) tk_vf_store(t[i], acc[i]);
+  for (size_t l = 0; l < TK_VF_WIDTH; l++)
+    for (size_t i = 0; i < mr; i++) {
+      /* y and bias through memcpy: caller arrays may be at any address. */
+      float base = 0.0f, s;
+      float *yo = y + l * ldy + i;
+      if (!first)
+        memcpy(&base, yo, sizeof base);
+      else if (bias)
+        memcpy(&base, bias + i, sizeof base);
+      s = base + t[i][l];
+      memcpy(yo, &s, sizeof s);
+    }
+}
+
+/* n floats from w to wt by vectors (GCC made a memcpy of a variable size
+   `rep movsq`). */
+TK_QL_INLINE void TK_FN(lf_copy)(float *wt, const float *w, size_t n) {
+  size_t k = 0;
+  for (; k + TK_VF_WIDTH <= n; k += TK_VF_WIDTH) tk_vf_store(wt + k, tk_vf_load(w + k));
+  memcpy(wt + k, w + k, (n - k) * sizeof(float));
+}
+
+/* Batch rows [0, batch), batch a multiple of TK_VF_WIDTH. */
+static void TK_FN(lf_packed)(const float *w, size_t out, size_t in, const float *bias,
+                             const float *x, size_t batch, float *y) {
+  float xp[TK_LF_PNB * TK_LF_PKC * TK_VF_WIDTH], wt[TK_LF_PMR * TK_LF_PLDW];
+  for (size_t k0 = 0; k0 < in; k0 += TK_LF_PKC) {
+    const size_t kc = TK_FN(ql_min)(TK_LF_PKC, in - k0);
+    const bool first = k0 == 0;
+    for (size_t b0 = 0; b0 < batch; b0 += TK_LF_PNB * TK_VF_WIDTH) {
+      const size_t nb = TK_FN(ql_min)(TK_LF_PNB, (batch - b0) / TK_VF_WIDTH);
+      for (size_t blk = 0; blk < nb; blk++)
+        for (size_t l = 0; l < TK_VF_WIDTH; l++) {
+          const float *xr = x + (b0 + blk * TK_VF_WIDTH + l) * in + k0;
+          float *p = xp + blk * kc * TK_VF_WIDTH + l;
+          for (size_t k = 0; k < kc; k++) p[k * TK_VF_WIDTH] = tk_ld_f32(xr + k);
+        }
+      size_t o = 0;
+      for (; o + TK_LF_PMR <= out; o += TK_LF_PMR) {
+        for (size_t i = 0; i < TK_LF_PMR; i++)
+          TK_FN(lf_copy)(wt + i * TK_LF_PLDW, w + (o + i) * in + k0, kc);
+        /* The first block's microkernel prefetches the next tile's rows. */
+        const float *next = o + 2 * TK_LF_PMR <= out ? w + (o + TK_LF_PMR) * in + k0 : NULL;
+        for (size_t blk = 0; blk < nb; blk++)
+          TK_FN(lf_ptile)(xp + blk * kc * TK_VF_WIDTH, wt, TK_LF_PLDW, kc, TK_LF_PMR, first,
+                          bias ? bias + o : NULL, y + (b0 + blk * TK_VF_WIDTH) * out + o, out,
+                          blk == 0 ? next : NULL, in);
+      }
+      for (; o < out; o++) {
+        TK_FN(lf_copy)(wt, w + o * in + k0, kc);
+        for (size_t blk = 0; blk < nb; blk++)
+          TK_FN(lf_ptile)(xp + blk * kc * TK_VF_WIDTH, wt, TK_LF_PLDW, kc, 1, first,
+                          bias ? bias + o : NULL, y + (b0 + blk * TK_VF_WIDTH) * out + o, out,
+                          NULL, in);
+      }
+    }
+  }
+}
+#endif
+
+void TK_FN(linear_f32)(const float *w, size_t out, size_t in, const float *bias, const float *x,
+                       size_t batch, float *y) {
+  size_t done = 0;
+#ifdef TK_LF_PMR
+  /* Whole blocks of TK_VF_WIDTH batch rows in the broadcast form, the rest
+     (and a GEMV) as dot products. */
+  done = batch - batch % TK_VF_WIDTH;
+  if (done) TK_FN(lf_packed)(w, out, in, bias, x, done, y);
+#endif
+  if (batch > done) TK_FN(lf_dot)(w, out, in, bias, x + done * in, batch - done, y + done * out);
 }

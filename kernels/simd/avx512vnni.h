@@ -15,27 +15,54 @@
    the lanes may wrap around int32, but the difference is right modulo 2^32
    and the true total fits int32 (n <= TK_DOT_S8_MAX_N), so the wrapping
    hsum of acc - corr is exact. The second vpdpbusd costs nothing where the
-   step is bound by its two 64-byte loads (one zmm load per cycle on Zen 4). */
+   step is bound by its two 64-byte loads (one zmm load per cycle on Zen 4),
+   as long as b is loaded once: GCC 12 folds the load of b into both
+   vpdpbusd as a memory operand, three zmm loads per step instead of two
+   (tk_dot_s8 n = 4096 in L1 took 1.5x the time of the two-load loop on
+   Zen 4). An empty asm that needs b in a register makes it one load; the
+   emulated twin (no AVX-512 registers) has nothing to fold. */
 #define TK_S8_STEP 64
+/* GNU vectors of int32 (the mode vpdpbusd works in) rather than __m512i, for
+   the reason given at tk_qlacc below: GCC copies __m512i accumulators
+   around every vpdpbusd. */
+typedef int32_t tk_v16s32 __attribute__((vector_size(64)));
+static inline __m512i tk_v16s32_m512i(tk_v16s32 v) {
+  __m512i r;
+  memcpy(&r, &v, sizeof r);
+  return r;
+}
+static inline tk_v16s32 tk_m512i_v16s32(__m512i v) {
+  tk_v16s32 r;
+  memcpy(&r, &v, sizeof r);
+  return r;
+}
+static inline tk_v16s32 tk_v16s32_dpbusd(tk_v16s32 acc, __m512i u8, __m512i s8) {
+  return tk_m512i_v16s32(_mm512_dpbusd_epi32(tk_v16s32_m512i(acc), u8, s8));
+}
 typedef struct tk_vs32 {
-  __m512i acc, corr;
+  tk_v16s32 acc, corr;
 } tk_vs32;
 static inline tk_vs32 tk_vs32_zero(void) {
-  tk_vs32 z = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  tk_vs32 z = {{0}, {0}};
   return z;
 }
 static inline tk_vs32 tk_vs32_add(tk_vs32 a, tk_vs32 b) {
-  tk_vs32 s = {_mm512_add_epi32(a.acc, b.acc), _mm512_add_epi32(a.corr, b.corr)};
+  tk_vs32 s = {tk_m512i_v16s32(_mm512_add_epi32(tk_v16s32_m512i(a.acc), tk_v16s32_m512i(b.acc))),
+               tk_m512i_v16s32(_mm512_add_epi32(tk_v16s32_m512i(a.corr), tk_v16s32_m512i(b.corr)))};
   return s;
 }
 static inline int32_t tk_vs32_hsum(tk_vs32 a) {
-  return tk_zmm_hsum_epi32(_mm512_sub_epi32(a.acc, a.corr));
+  return tk_zmm_hsum_epi32(_mm512_sub_epi32(tk_v16s32_m512i(a.acc), tk_v16s32_m512i(a.corr)));
 }
 static inline tk_vs32 tk_dot_s8_step(tk_vs32 s, const int8_t *a, const int8_t *b) {
   const __m512i bias = _mm512_set1_epi8((char)0x80);
-  const __m512i va = _mm512_loadu_si512((const void *)a), vb = _mm512_loadu_si512((const void *)b);
-  s.acc = _mm512_dpbusd_epi32(s.acc, _mm512_xor_si512(va, bias), vb);
-  s.corr = _mm512_dpbusd_epi32(s.corr, bias, vb);
+  const __m512i va = _mm512_loadu_si512((const void *)a);
+  __m512i vb = _mm512_loadu_si512((const void *)b);
+#if defined(__AVX512F__)
+  __asm__("" : "+v"(vb));
+#endif
+  s.acc = tk_v16s32_dpbusd(s.acc, _mm512_xor_si512(va, bias), vb);
+  s.corr = tk_v16s32_dpbusd(s.corr, bias, vb);
   return s;
 }
 
