@@ -3,4 +3,7 @@
 
 #include "attention/attention_kernels.h"
 
+/* Two s8 tiles per step: the zmm tile step keeps one register per chain. */
+#define TK_ATT_S8_WIDE 2
+
 #include "attention/attention_body.h"

@@ -17,6 +17,17 @@
    < 2^31. Longer rows (past 1024 dims) add such partial sums in float. */
 #define TK_ATT_S8_KGROUPS 256
 #define TK_ATT_PV_CHUNK 8
+/* s8 tile steps side by side: K tiles per score step, 8-dim tiles per P.V
+   step. They share each row's broadcast query values or weights and give
+   each row that many independent accumulator chains. 1 unless the variant
+   file sets it: AVX-512's single-register accumulators (simd/avx512_a16.h)
+   want 2 (a step's latency is several cycles, and 4 rows are 4 chains);
+   AVX2's two-register ones fill its 16 registers at 1. Rows are a multiple
+   of 16 dims (TK_ATT_ALIGN), so P.V always has whole pairs of dim tiles. */
+#ifndef TK_ATT_S8_WIDE
+#define TK_ATT_S8_WIDE 1
+#endif
+_Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim tiles per row");
 
 /* Cached rows are read in one of two orders. A tile of several query rows
    reads a few cached rows side by side, a vector of each in turn, which the
@@ -250,45 +261,59 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_scale8)(float *d, float qs, const float *ksc)
 }
 
 /* Scores of rt query rows (their 15-bit integers q16, scales qs) against
-   the 8 slots of K tile kt (scales ksc):
-   s[a * TK_ATT_PITCH + i] = q16_a . k8_i * qs[a] * ksc[i], the dot product
-   from exact int32 partial sums of TK_ATT_S8_KGROUPS groups added in float.
-   pf: prefetch K ahead. */
-TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const int16_t *q16, const float *qs, size_t stride,
-                                          const int8_t *kt, const float *ksc, bool pf, float *s) {
-  const size_t kp = stride / 4;
+   the 8 slots of each of nt consecutive K tiles from kt (scales ksc; nt <=
+   TK_ATT_S8_WIDE): s[a * TK_ATT_PITCH + 8 t + i] = q16_a . k8_(8 t + i) *
+   qs[a] * ksc[8 t + i], the dot product from exact int32 partial sums of
+   TK_ATT_S8_KGROUPS groups added in float. The nt tiles share each row's
+   4 query values of a step (one broadcast) and give each row nt independent
+   chains. pf: prefetch K ahead. */
+TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, int nt, const int16_t *q16, const float *qs,
+                                             size_t stride, const int8_t *kt, const float *ksc,
+                                             bool pf, float *s) {
+  const size_t kp = stride / 4, tb = TK_ATT_S8_KT * stride;
   for (size_t g0 = 0; g0 < kp; g0 += TK_ATT_S8_KGROUPS) {
     const size_t g1 = kp - g0 < TK_ATT_S8_KGROUPS ? kp : g0 + TK_ATT_S8_KGROUPS;
-    tk_a16acc acc[4];
-    for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
+    tk_a16acc acc[4][TK_ATT_S8_WIDE];
+    for (int a = 0; a < rt; a++)
+      for (int t = 0; t < nt; t++) acc[a][t] = tk_a16acc_zero();
     for (size_t g = g0; g < g1; g++) {
-      if (pf) TK_FN(att_prefetch_line)(kt, g * 32, TK_DTYPE_S8);
+      for (int t = 0; t < nt; t++)
+        if (pf) TK_FN(att_prefetch_line)(kt + (size_t)t * tb, g * 32, TK_DTYPE_S8);
       for (int a = 0; a < rt; a++)
-        acc[a] = tk_a16_dot(acc[a], kt + g * 32, q16 + (size_t)a * stride + 4 * g);
+        for (int t = 0; t < nt; t++)
+          acc[a][t] = tk_a16_dot(acc[a][t], kt + (size_t)t * tb + g * 32,
+                                 q16 + (size_t)a * stride + 4 * g);
     }
-    for (int a = 0; a < rt; a++) {
-      int32_t t[8];
-      tk_a16acc_store(t, acc[a]);
-      TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH, t, 1.0f, 1.0f, 1.0f, g0 > 0);
-    }
+    for (int a = 0; a < rt; a++)
+      for (int t = 0; t < nt; t++) {
+        int32_t sum[8];
+        tk_a16acc_store(sum, acc[a][t]);
+        TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH + 8 * t, sum, 1.0f, 1.0f, 1.0f,
+                                g0 > 0);
+      }
   }
-  for (int a = 0; a < rt; a++) TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH, qs[a], ksc);
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < nt; t++)
+      TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH + 8 * t, qs[a], ksc + 8 * t);
 }
 
-/* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
-   leftover rows alone. Only the first row tile prefetches. */
+/* Scores of rows [r0, r1) against the nt K tiles from `kt`: TK_ATT_S8_WIDE
+   tiles (then 1) at a time, in tiles of 4 rows, leftover rows alone. Only
+   the first row tile prefetches. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_scores)(const int16_t *q16, const float *qs, size_t r0, size_t r1,
                                         const int8_t *kt, size_t nt, const float *ksc,
                                         size_t stride, float *s) {
-  for (size_t ti = 0; ti < nt; ti++) {
+  for (size_t ti = 0; ti < nt;) {
+    const int w = nt - ti >= TK_ATT_S8_WIDE ? TK_ATT_S8_WIDE : 1;
     const int8_t *tile = kt + ti * TK_ATT_S8_KT * stride;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4)
-      TK_FN(att_s8_dot_tile)(4, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(4, w, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
     for (; r < r1; r++)
-      TK_FN(att_s8_dot_tile)(1, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(1, w, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
+    ti += (size_t)w;
   }
 }
 
@@ -318,34 +343,42 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, f
     tk_vf_store_s16(wq + j, tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic));
 }
 
-/* For rt rows, 8 dims (dim tile dt) of o_a = o_a * alpha_a + wscale_a *
-   wmul_a * sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32
-   (at most 16383 * 127 * 64 slots < 2^31). */
+/* For rt rows, the 8 * TK_ATT_S8_WIDE dims from dim tile dt (tiles of 8
+   dims, adjacent in a V group) of o_a = o_a * alpha_a + wscale_a * wmul_a *
+   sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32 (at most
+   16383 * 127 * 64 slots < 2^31). The dim tiles share each row's 4 weights
+   of a step (one broadcast) and give each row TK_ATT_S8_WIDE chains. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
                                          const float *wscale, const float *wmul, const int16_t *wq,
                                          const int8_t *vg, size_t ng, size_t dt, bool pf) {
-  tk_a16acc acc[4];
-  for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
+  tk_a16acc acc[4][TK_ATT_S8_WIDE];
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < TK_ATT_S8_WIDE; t++) acc[a][t] = tk_a16acc_zero();
   for (size_t g = 0; g < ng; g++) {
     const size_t at = g * TK_ATT_S8_VG * stride + dt * 32;
     if (pf) TK_FN(att_prefetch_line)(vg, at, TK_DTYPE_S8);
     for (int a = 0; a < rt; a++)
-      acc[a] = tk_a16_dot(acc[a], vg + at, wq + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
+      for (int t = 0; t < TK_ATT_S8_WIDE; t++)
+        acc[a][t] = tk_a16_dot(acc[a][t], vg + at + 32 * (size_t)t,
+                               wq + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
   }
-  for (int a = 0; a < rt; a++) {
-    int32_t t[8];
-    tk_a16acc_store(t, acc[a]);
-    TK_FN(att_s8_to_float8)(o + (size_t)a * stride + dt * 8, t, wscale[a], wmul[a], alpha[a], true);
-  }
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < TK_ATT_S8_WIDE; t++) {
+      int32_t sum[8];
+      tk_a16acc_store(sum, acc[a][t]);
+      TK_FN(att_s8_to_float8)(o + (size_t)a * stride + (dt + (size_t)t) * 8, sum, wscale[a],
+                              wmul[a], alpha[a], true);
+    }
 }
 
 /* o_r = o_r * alpha_r + w_r V for rows [r0, r1) over the ng V groups from vg:
-   per 8 dims, tiles of 4 rows (leftover rows alone). */
+   per TK_ATT_S8_WIDE dim tiles, tiles of 4 rows (leftover rows alone). The
+   first row tile prefetches, each 64-byte line once. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                             const float *wscale, const float *wmul,
                                             const int16_t *wq, const int8_t *vg, size_t ng,
                                             size_t stride) {
-  for (size_t dt = 0; dt < stride / 8; dt++)
+  for (size_t dt = 0; dt < stride / 8; dt += TK_ATT_S8_WIDE)
     for (size_t r = r0; r < r1;) {
       const int rt = r1 - r >= 4 ? 4 : 1;
       if (rt == 4)
