@@ -46,6 +46,17 @@ _Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim ti
    (16 accumulators and 16 loaded vectors fit AVX2's 16 and AVX-512's 32
    registers as 8 + 8), 16 vectors with narrower ones. */
 #define TK_ATT_ROW_VECS (TK_VF_WIDTH >= 8 ? 128 / TK_VF_WIDTH : 16)
+/* Tiles of 4 query rows (f32, f16): TK_ATT_PT positions per score tile and
+   TK_ATT_VT vectors per P.V tile, 2 and 2 unless the variant file sets them.
+   4 x 2 is 8 accumulators, all AVX2's 16 registers hold beside the loaded
+   vectors; AVX-512's 32 hold 4 x 4, which loads half as many query (score)
+   or broadcast weight (P.V) vectors per multiply-add. */
+#ifndef TK_ATT_PT
+#define TK_ATT_PT 2
+#endif
+#ifndef TK_ATT_VT
+#define TK_ATT_VT 2
+#endif
 
 TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
@@ -81,7 +92,7 @@ TK_ALWAYS_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
 }
 
 /* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
-   or a multiple of 4; rt <= 4, pt <= 8):
+   or a multiple of 4; rt <= 4, pt <= 8, rt * pt <= 16):
    s[a * TK_ATT_PITCH + b] = q_a . k_(k0 + b), with rt * pt independent chains
    hiding the multiply-add latency. Several query rows share each K vector
    loaded (and converted), so the cached rows are read side by side, prefetched
@@ -119,7 +130,7 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
       }
     }
   }
-  /* Horizontal sums four at a time (rt * pt is 1, 4 or 8). */
+  /* Horizontal sums four at a time (rt * pt is 1 or a multiple of 4). */
   if (rt * pt == 1) {
     s[0] = tk_vf_hsum(acc[0][0]);
     return;
@@ -132,8 +143,7 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
   }
 }
 
-/* Accumulators of rt rows x vt vectors (rt * vt <= 8, or rt = 1 and vt <=
-   TK_ATT_ROW_VECS) kept in registers over nb cached rows:
+/* Accumulators of rt rows x vt vectors (vt <= TK_ATT_ROW_VECS) kept in registers over nb cached rows:
    o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is loaded (and
    converted) once for the rt rows: GQA reads a V row once for all the query
    heads of its group. pf: prefetch V ahead (tiles of several rows). */
@@ -163,7 +173,7 @@ TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride
 }
 
 /* Scores of rows [r0, r1) x the block's nb cached rows from slot k0: tiles of
-   4 rows x 2 positions (4 rows x 1 for an odd last position); leftover rows
+   4 rows x TK_ATT_PT positions (then 4 rows x 1 for the last); leftover rows
    one at a time against 8 positions (then 1). Only the first row tile reads
    new K rows from memory, so only it prefetches. */
 TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
@@ -172,10 +182,10 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     size_t j = 0;
-    for (; j + 2 <= nb; j += 2)
-      TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
-                          s + r * TK_ATT_PITCH + j);
-    if (j < nb)
+    for (; j + TK_ATT_PT <= nb; j += TK_ATT_PT)
+      TK_FN(att_dot_tile)(4, TK_ATT_PT, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          r == r0, s + r * TK_ATT_PITCH + j);
+    for (; j < nb; j++)
       TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
                           s + r * TK_ATT_PITCH + j);
   }
@@ -190,8 +200,8 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
   }
 }
 
-/* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x 2 vectors
-   (x 1 for an odd last vector); leftover rows alone, TK_ATT_ROW_VECS vectors
+/* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x
+   TK_ATT_VT vectors (then x 1 for the last); leftover rows alone, TK_ATT_ROW_VECS vectors
    (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
    all columns of a chunk before the next: the chunk's V rows (4 KiB in f32)
    stay in L1 while the column tiles pass over them, so V streams through
@@ -200,7 +210,7 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
 TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                          const float *w, const void *v, size_t slot0, size_t nb,
                                          size_t stride, size_t dw, tk_dtype dt) {
-  const size_t V2 = 2 * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
+  const size_t VT = TK_ATT_VT * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
   for (size_t j0 = 0; j0 < nb; j0 += TK_ATT_PV_CHUNK) {
     const size_t nc = nb - j0 < TK_ATT_PV_CHUNK ? nb - j0 : TK_ATT_PV_CHUNK;
     const float *al = j0 == 0 ? alpha : NULL;
@@ -209,10 +219,10 @@ TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, cons
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
       size_t c = 0;
-      for (; c + V2 <= dw; c += V2)
-        TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, al ? al + r : NULL,
+      for (; c + VT <= dw; c += VT)
+        TK_FN(att_pv_tile)(4, TK_ATT_VT, o + r * stride + c, stride, al ? al + r : NULL,
                            wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
-      if (c < dw)
+      for (; c < dw; c += TK_VF_WIDTH)
         TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, al ? al + r : NULL,
                            wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
     }
