@@ -1063,7 +1063,8 @@ static void s8_kernel_extremes_match_reference(tk_isa isa) {
       for (size_t r = 0; r < ROWS; r++) {
         qs[r] = 1.0f / TK_ATT_Q16_MAX;
         for (size_t e = 0; e < d; e++) {
-          q16[r * stride + e] = (int16_t)((r + e) % (r + 2) == 0 ? -TK_ATT_Q16_MAX : TK_ATT_Q16_MAX);
+          const bool neg = (r + e) % (r + 2) == 0;
+          q16[r * stride + e] = (int16_t)(neg ? -TK_ATT_Q16_MAX : TK_ATT_Q16_MAX);
           q[r * stride + e] = (float)q16[r * stride + e] * qs[r];
         }
       }

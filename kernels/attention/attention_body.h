@@ -57,6 +57,7 @@ _Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim ti
 #ifndef TK_ATT_VT
 #define TK_ATT_VT 2
 #endif
+_Static_assert(TK_ATT_PT <= 4 && TK_ATT_VT <= TK_ATT_ROW_VECS, "tiles within the accumulators");
 
 TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
@@ -143,10 +144,11 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
   }
 }
 
-/* Accumulators of rt rows x vt vectors (vt <= TK_ATT_ROW_VECS) kept in registers over nb cached rows:
-   o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is loaded (and
-   converted) once for the rt rows: GQA reads a V row once for all the query
-   heads of its group. pf: prefetch V ahead (tiles of several rows). */
+/* Accumulators of rt rows x vt vectors (vt <= TK_ATT_ROW_VECS) kept in
+   registers over nb cached rows: o_a = o_a * alpha_a + sum_j w[a][j]
+   v_(v0 + j). Each V vector is loaded (and converted) once for the rt rows:
+   GQA reads a V row once for all the query heads of its group. pf: prefetch
+   V ahead (tiles of several rows). */
 TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
                                       const float *w, const void *v, size_t v0, size_t nb,
                                       tk_dtype dt, bool pf) {
@@ -201,8 +203,8 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
 }
 
 /* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x
-   TK_ATT_VT vectors (then x 1 for the last); leftover rows alone, TK_ATT_ROW_VECS vectors
-   (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
+   TK_ATT_VT vectors (then x 1 for the last); leftover rows alone,
+   TK_ATT_ROW_VECS vectors (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
    all columns of a chunk before the next: the chunk's V rows (4 KiB in f32)
    stay in L1 while the column tiles pass over them, so V streams through
    once, in order (5-10% faster f32 decode on Zen 3 than whole-block column

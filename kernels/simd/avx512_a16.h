@@ -16,7 +16,10 @@
    wraps mod 2^32 and the true sums fit int32 (attention_body.h's bounds),
    so the 8 sums are exact, the same integers as every other ISA. Each
    product is at most 16383 * 128 in magnitude: vpdpwssd (not vpdpwssds)
-   never saturates here. */
+   never saturates here. vpdpbusd instead (w split into two 7-bit halves,
+   as simd/generic.h does for the int8 steps, K biased to u8) multiplies
+   64 bytes per instruction but needs two per step, one for each half: the
+   same 32 useful products, plus the split and a correction. */
 #define TK_NATIVE_A16_DOT
 /* A GNU vector of int32, the mode the adds work in (see simd/x86_q8.h: an
    __m512i accumulator made GCC copy registers at every step). */

@@ -1,4 +1,4 @@
-/* The AVX-512 + VNNI vector header: simd/avx512.h's vocabulary with vpdpbusd (u8 x s8 -> int32) for the int8 dot and the qlinear step. */
+/* The AVX-512 + VNNI vector header: simd/avx512.h's vocabulary with vpdpbusd (u8 x s8 -> int32) for the int8 dot and the qlinear step, vpdpwssd for the s8 KV cache. */
 #ifndef TK_SIMD_AVX512VNNI_H
 #define TK_SIMD_AVX512VNNI_H
 
