@@ -1187,6 +1187,79 @@ static void attend_kernels_stay_inside_their_arrays(tk_isa isa) {
         }
 }
 
+/* The s8 kernel on the integer extremes: K and V of -128 and 127, query
+   integers of +-TK_ATT_Q16_MAX, against a double reference on the same
+   integers. head_dim 1040 sums two int32 chunks (TK_ATT_S8_KGROUPS groups,
+   then 4); the lengths give odd and even K tile counts and blocks cut at a
+   tile's middle; 6 rows are a 4-row tile and two single rows. The scales
+   keep the scores within +-8, so a wrong integer sum shows; the tolerance
+   is the 14-bit weights' rounding. */
+static void s8_kernel_extremes_match_reference(tk_isa isa) {
+  const size_t dims[] = {16, 48, 1040}, lens[] = {1, 9, 16, 70, 133};
+  enum { ROWS = 6 };
+  const tk_kernels *kt = tk_test_table(isa);
+  for (size_t di = 0; di < COUNT(dims); di++)
+    for (size_t li = 0; li < COUNT(lens); li++) {
+      const size_t d = dims[di], n = lens[li], stride = d, slots = (n + 7) / 8 * 8;
+      int8_t *k = xmalloc(slots * stride), *v = xmalloc(slots * stride);
+      float *ks = xmalloc(slots * sizeof(float)), *vs = xmalloc(slots * sizeof(float));
+      int16_t *q16 = xmalloc(ROWS * stride * sizeof(int16_t));
+      float *qs = xmalloc(ROWS * sizeof(float)), *q = xmalloc(ROWS * stride * sizeof(float));
+      float *o = xmalloc(ROWS * stride * sizeof(float));
+      tk_att_scratch *w = xmalloc(sizeof(tk_att_scratch));
+      memset(k, 0, slots * stride), memset(v, 0, slots * stride);
+      for (size_t t = 0; t < slots; t++) {
+        ks[t] = t < n ? 8.0f / (128.0f * (float)d) : 0.0f;
+        vs[t] = t < n ? 0.5f : 0.0f;
+        for (size_t e = 0; e < d && t < n; e++) {
+          k[tk_att_s8_k_at(stride, t, e)] = (t * 7 + e * 3) % 5 < 2 ? -128 : 127;
+          v[tk_att_s8_v_at(stride, t, e)] = (t * 5 + e) % 3 == 0 ? -128 : 127;
+        }
+      }
+      for (size_t r = 0; r < ROWS; r++) {
+        qs[r] = 1.0f / TK_ATT_Q16_MAX;
+        for (size_t e = 0; e < d; e++) {
+          const bool neg = (r + e) % (r + 2) == 0;
+          q16[r * stride + e] = (int16_t)(neg ? -TK_ATT_Q16_MAX : TK_ATT_Q16_MAX);
+          q[r * stride + e] = (float)q16[r * stride + e] * qs[r];
+        }
+      }
+      const float muls[ROWS] = {1.4426950f, 1.4426950f, 1.4426950f,
+                                1.4426950f, 1.4426950f, 1.4426950f};
+      tk_att_job job = {.k = k, .v = v, .k_scale = ks, .v_scale = vs, .stride = stride,
+                        .head_dim = d, .capacity = n, .lo = 0, .first_hi = n,
+                        .rows_per_token = ROWS, .rows = ROWS, .q = q, .out = o, .q16 = q16,
+                        .q_scale = qs, .scratch = w, .exp_mul = muls, .exp_bias = 0.0f,
+                        .out_max = FLT_MAX};
+      kt->attend_s8(&job);
+      double *sc = xmalloc(n * sizeof(double));
+      for (size_t r = 0; r < ROWS; r++) {
+        double m = -INFINITY, l = 0.0;
+        for (size_t t = 0; t < n; t++) {
+          int64_t dot = 0;
+          for (size_t e = 0; e < d; e++)
+            dot += (int64_t)q16[r * stride + e] * k[tk_att_s8_k_at(stride, t, e)];
+          sc[t] = (double)dot * qs[r] * ks[t];
+          if (sc[t] > m) m = sc[t];
+        }
+        for (size_t t = 0; t < n; t++) l += exp(sc[t] - m);
+        for (size_t e = 0; e < d; e++) {
+          double want = 0.0;
+          for (size_t t = 0; t < n; t++)
+            want += exp(sc[t] - m) / l * v[tk_att_s8_v_at(stride, t, e)] * vs[t];
+          if (!(fabs(o[r * stride + e] - want) <= 64.0 * 2e-4)) {
+            print_error("s8 kernel %s (%s) head_dim=%zu len=%zu row %zu dim %zu: got %g want %g\n",
+                        tk_isa_name(isa), tk_test_kind(isa), d, n, r, e,
+                        (double)o[r * stride + e], want);
+            fail();
+          }
+        }
+      }
+      free(sc), free(k), free(v), free(ks), free(vs), free(q16), free(qs), free(q), free(o),
+          free(w);
+    }
+}
+
 /* The public functions with caller arrays against guard pages (the front
    copies them into padded rows: it must read exactly n_tokens / seq of them). */
 static void public_attention_stays_inside_caller_arrays(void **state) {
@@ -1238,6 +1311,7 @@ int main(void) {
       TK_TEST(large_cache_attends_like_the_reference),
       TK_VARIANT_TEST(f32_to_f16_stays_inside_its_arrays),
       TK_VARIANT_TEST(attend_kernels_stay_inside_their_arrays),
+      TK_VARIANT_TEST(s8_kernel_extremes_match_reference),
       TK_TEST(public_attention_stays_inside_caller_arrays),
   };
   return TK_RUN_TESTS("attention", tests);

@@ -3,4 +3,11 @@
 
 #include "attention/attention_kernels.h"
 
+/* Tiles for 32 registers: 4 rows x 4 positions (scores) and x 4 vectors
+   (P.V); two s8 tiles per step (the zmm tile step keeps one register per
+   chain). */
+#define TK_ATT_PT 4
+#define TK_ATT_VT 4
+#define TK_ATT_S8_WIDE 2
+
 #include "attention/attention_body.h"

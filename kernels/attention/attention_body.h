@@ -17,6 +17,17 @@
    < 2^31. Longer rows (past 1024 dims) add such partial sums in float. */
 #define TK_ATT_S8_KGROUPS 256
 #define TK_ATT_PV_CHUNK 8
+/* s8 tile steps side by side: K tiles per score step, 8-dim tiles per P.V
+   step. They share each row's broadcast query values or weights and give
+   each row that many independent accumulator chains. 1 unless the variant
+   file sets it: AVX-512's single-register accumulators (simd/avx512_a16.h)
+   want 2 (a step's latency is several cycles, and 4 rows are 4 chains);
+   AVX2's two-register ones fill its 16 registers at 1. Rows are a multiple
+   of 16 dims (TK_ATT_ALIGN), so P.V always has whole pairs of dim tiles. */
+#ifndef TK_ATT_S8_WIDE
+#define TK_ATT_S8_WIDE 1
+#endif
+_Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim tiles per row");
 
 /* Cached rows are read in one of two orders. A tile of several query rows
    reads a few cached rows side by side, a vector of each in turn, which the
@@ -35,6 +46,18 @@
    (16 accumulators and 16 loaded vectors fit AVX2's 16 and AVX-512's 32
    registers as 8 + 8), 16 vectors with narrower ones. */
 #define TK_ATT_ROW_VECS (TK_VF_WIDTH >= 8 ? 128 / TK_VF_WIDTH : 16)
+/* Tiles of 4 query rows (f32, f16): TK_ATT_PT positions per score tile and
+   TK_ATT_VT vectors per P.V tile, 2 and 2 unless the variant file sets them.
+   4 x 2 is 8 accumulators, all AVX2's 16 registers hold beside the loaded
+   vectors; AVX-512's 32 hold 4 x 4, which loads half as many query (score)
+   or broadcast weight (P.V) vectors per multiply-add. */
+#ifndef TK_ATT_PT
+#define TK_ATT_PT 2
+#endif
+#ifndef TK_ATT_VT
+#define TK_ATT_VT 2
+#endif
+_Static_assert(TK_ATT_PT <= 4 && TK_ATT_VT <= TK_ATT_ROW_VECS, "tiles within the accumulators");
 
 TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
@@ -70,7 +93,7 @@ TK_ALWAYS_INLINE tk_vf TK_FN(att_exp2)(tk_vf x) {
 }
 
 /* Scores of rt query rows against pt consecutive cached rows (rt * pt is 1
-   or a multiple of 4; rt <= 4, pt <= 8):
+   or a multiple of 4; rt <= 4, pt <= 8, rt * pt <= 16):
    s[a * TK_ATT_PITCH + b] = q_a . k_(k0 + b), with rt * pt independent chains
    hiding the multiply-add latency. Several query rows share each K vector
    loaded (and converted), so the cached rows are read side by side, prefetched
@@ -108,7 +131,7 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
       }
     }
   }
-  /* Horizontal sums four at a time (rt * pt is 1, 4 or 8). */
+  /* Horizontal sums four at a time (rt * pt is 1 or a multiple of 4). */
   if (rt * pt == 1) {
     s[0] = tk_vf_hsum(acc[0][0]);
     return;
@@ -121,11 +144,11 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
   }
 }
 
-/* Accumulators of rt rows x vt vectors (rt * vt <= 8, or rt = 1 and vt <=
-   TK_ATT_ROW_VECS) kept in registers over nb cached rows:
-   o_a = o_a * alpha_a + sum_j w[a][j] v_(v0 + j). Each V vector is loaded (and
-   converted) once for the rt rows: GQA reads a V row once for all the query
-   heads of its group. pf: prefetch V ahead (tiles of several rows). */
+/* Accumulators of rt rows x vt vectors (vt <= TK_ATT_ROW_VECS) kept in
+   registers over nb cached rows: o_a = o_a * alpha_a + sum_j w[a][j]
+   v_(v0 + j). Each V vector is loaded (and converted) once for the rt rows:
+   GQA reads a V row once for all the query heads of its group. pf: prefetch
+   V ahead (tiles of several rows). */
 TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride, const float *alpha,
                                       const float *w, const void *v, size_t v0, size_t nb,
                                       tk_dtype dt, bool pf) {
@@ -152,7 +175,7 @@ TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride
 }
 
 /* Scores of rows [r0, r1) x the block's nb cached rows from slot k0: tiles of
-   4 rows x 2 positions (4 rows x 1 for an odd last position); leftover rows
+   4 rows x TK_ATT_PT positions (then 4 rows x 1 for the last); leftover rows
    one at a time against 8 positions (then 1). Only the first row tile reads
    new K rows from memory, so only it prefetches. */
 TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, const void *k,
@@ -161,10 +184,10 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     size_t j = 0;
-    for (; j + 2 <= nb; j += 2)
-      TK_FN(att_dot_tile)(4, 2, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
-                          s + r * TK_ATT_PITCH + j);
-    if (j < nb)
+    for (; j + TK_ATT_PT <= nb; j += TK_ATT_PT)
+      TK_FN(att_dot_tile)(4, TK_ATT_PT, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt,
+                          r == r0, s + r * TK_ATT_PITCH + j);
+    for (; j < nb; j++)
       TK_FN(att_dot_tile)(4, 1, q + r * stride, k, (slot0 + j) * stride, stride, dw, dt, r == r0,
                           s + r * TK_ATT_PITCH + j);
   }
@@ -179,9 +202,9 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
   }
 }
 
-/* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x 2 vectors
-   (x 1 for an odd last vector); leftover rows alone, TK_ATT_ROW_VECS vectors
-   (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
+/* o_r = o_r * alpha_r + w_r V for rows [r0, r1): tiles of 4 rows x
+   TK_ATT_VT vectors (then x 1 for the last); leftover rows alone,
+   TK_ATT_ROW_VECS vectors (then 1) wide. The block's positions are taken TK_ATT_PV_CHUNK at a time,
    all columns of a chunk before the next: the chunk's V rows (4 KiB in f32)
    stay in L1 while the column tiles pass over them, so V streams through
    once, in order (5-10% faster f32 decode on Zen 3 than whole-block column
@@ -189,7 +212,7 @@ TK_ALWAYS_INLINE void TK_FN(att_scores)(const float *q, size_t r0, size_t r1, co
 TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                          const float *w, const void *v, size_t slot0, size_t nb,
                                          size_t stride, size_t dw, tk_dtype dt) {
-  const size_t V2 = 2 * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
+  const size_t VT = TK_ATT_VT * TK_VF_WIDTH, VR = TK_ATT_ROW_VECS * TK_VF_WIDTH;
   for (size_t j0 = 0; j0 < nb; j0 += TK_ATT_PV_CHUNK) {
     const size_t nc = nb - j0 < TK_ATT_PV_CHUNK ? nb - j0 : TK_ATT_PV_CHUNK;
     const float *al = j0 == 0 ? alpha : NULL;
@@ -198,10 +221,10 @@ TK_ALWAYS_INLINE void TK_FN(att_accumulate)(float *o, size_t r0, size_t r1, cons
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
       size_t c = 0;
-      for (; c + V2 <= dw; c += V2)
-        TK_FN(att_pv_tile)(4, 2, o + r * stride + c, stride, al ? al + r : NULL,
+      for (; c + VT <= dw; c += VT)
+        TK_FN(att_pv_tile)(4, TK_ATT_VT, o + r * stride + c, stride, al ? al + r : NULL,
                            wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
-      if (c < dw)
+      for (; c < dw; c += TK_VF_WIDTH)
         TK_FN(att_pv_tile)(4, 1, o + r * stride + c, stride, al ? al + r : NULL,
                            wj + r * TK_ATT_PITCH, v, s0 + c, nc, dt, r == r0);
     }
@@ -250,45 +273,59 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_scale8)(float *d, float qs, const float *ksc)
 }
 
 /* Scores of rt query rows (their 15-bit integers q16, scales qs) against
-   the 8 slots of K tile kt (scales ksc):
-   s[a * TK_ATT_PITCH + i] = q16_a . k8_i * qs[a] * ksc[i], the dot product
-   from exact int32 partial sums of TK_ATT_S8_KGROUPS groups added in float.
-   pf: prefetch K ahead. */
-TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, const int16_t *q16, const float *qs, size_t stride,
-                                          const int8_t *kt, const float *ksc, bool pf, float *s) {
-  const size_t kp = stride / 4;
+   the 8 slots of each of nt consecutive K tiles from kt (scales ksc; nt <=
+   TK_ATT_S8_WIDE): s[a * TK_ATT_PITCH + 8 t + i] = q16_a . k8_(8 t + i) *
+   qs[a] * ksc[8 t + i], the dot product from exact int32 partial sums of
+   TK_ATT_S8_KGROUPS groups added in float. The nt tiles share each row's
+   4 query values of a step (one broadcast) and give each row nt independent
+   chains. pf: prefetch K ahead. */
+TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, int nt, const int16_t *q16, const float *qs,
+                                             size_t stride, const int8_t *kt, const float *ksc,
+                                             bool pf, float *s) {
+  const size_t kp = stride / 4, tb = TK_ATT_S8_KT * stride;
   for (size_t g0 = 0; g0 < kp; g0 += TK_ATT_S8_KGROUPS) {
     const size_t g1 = kp - g0 < TK_ATT_S8_KGROUPS ? kp : g0 + TK_ATT_S8_KGROUPS;
-    tk_a16acc acc[4];
-    for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
+    tk_a16acc acc[4][TK_ATT_S8_WIDE];
+    for (int a = 0; a < rt; a++)
+      for (int t = 0; t < nt; t++) acc[a][t] = tk_a16acc_zero();
     for (size_t g = g0; g < g1; g++) {
-      if (pf) TK_FN(att_prefetch_line)(kt, g * 32, TK_DTYPE_S8);
+      for (int t = 0; t < nt; t++)
+        if (pf) TK_FN(att_prefetch_line)(kt + (size_t)t * tb, g * 32, TK_DTYPE_S8);
       for (int a = 0; a < rt; a++)
-        acc[a] = tk_a16_dot(acc[a], kt + g * 32, q16 + (size_t)a * stride + 4 * g);
+        for (int t = 0; t < nt; t++)
+          acc[a][t] = tk_a16_dot(acc[a][t], kt + (size_t)t * tb + g * 32,
+                                 q16 + (size_t)a * stride + 4 * g);
     }
-    for (int a = 0; a < rt; a++) {
-      int32_t t[8];
-      tk_a16acc_store(t, acc[a]);
-      TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH, t, 1.0f, 1.0f, 1.0f, g0 > 0);
-    }
+    for (int a = 0; a < rt; a++)
+      for (int t = 0; t < nt; t++) {
+        int32_t sum[8];
+        tk_a16acc_store(sum, acc[a][t]);
+        TK_FN(att_s8_to_float8)(s + (size_t)a * TK_ATT_PITCH + 8 * t, sum, 1.0f, 1.0f, 1.0f,
+                                g0 > 0);
+      }
   }
-  for (int a = 0; a < rt; a++) TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH, qs[a], ksc);
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < nt; t++)
+      TK_FN(att_s8_scale8)(s + (size_t)a * TK_ATT_PITCH + 8 * t, qs[a], ksc + 8 * t);
 }
 
-/* Scores of rows [r0, r1) against the nt K tiles from `kt`: tiles of 4 rows,
-   leftover rows alone. Only the first row tile prefetches. */
+/* Scores of rows [r0, r1) against the nt K tiles from `kt`: TK_ATT_S8_WIDE
+   tiles (then 1) at a time, in tiles of 4 rows, leftover rows alone. Only
+   the first row tile prefetches. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_scores)(const int16_t *q16, const float *qs, size_t r0, size_t r1,
                                         const int8_t *kt, size_t nt, const float *ksc,
                                         size_t stride, float *s) {
-  for (size_t ti = 0; ti < nt; ti++) {
+  for (size_t ti = 0; ti < nt;) {
+    const int w = nt - ti >= TK_ATT_S8_WIDE ? TK_ATT_S8_WIDE : 1;
     const int8_t *tile = kt + ti * TK_ATT_S8_KT * stride;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4)
-      TK_FN(att_s8_dot_tile)(4, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(4, w, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
     for (; r < r1; r++)
-      TK_FN(att_s8_dot_tile)(1, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
+      TK_FN(att_s8_dot_tile)(1, w, q16 + r * stride, qs + r, stride, tile, ksc + ti * 8, r == r0,
                              s + r * TK_ATT_PITCH + ti * 8);
+    ti += (size_t)w;
   }
 }
 
@@ -318,34 +355,42 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_weights)(float *w, size_t nbw, int16_t *wq, f
     tk_vf_store_s16(wq + j, tk_vf_sub(tk_vf_add(tk_vf_mul(tk_vf_load(w + j), k), magic), magic));
 }
 
-/* For rt rows, 8 dims (dim tile dt) of o_a = o_a * alpha_a + wscale_a *
-   wmul_a * sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32
-   (at most 16383 * 127 * 64 slots < 2^31). */
+/* For rt rows, the 8 * TK_ATT_S8_WIDE dims from dim tile dt (tiles of 8
+   dims, adjacent in a V group) of o_a = o_a * alpha_a + wscale_a * wmul_a *
+   sum_j wq[a][j] v_j over the ng V groups from vg, summed in int32 (at most
+   16383 * 127 * 64 slots < 2^31). The dim tiles share each row's 4 weights
+   of a step (one broadcast) and give each row TK_ATT_S8_WIDE chains. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, const float *alpha,
                                          const float *wscale, const float *wmul, const int16_t *wq,
                                          const int8_t *vg, size_t ng, size_t dt, bool pf) {
-  tk_a16acc acc[4];
-  for (int a = 0; a < rt; a++) acc[a] = tk_a16acc_zero();
+  tk_a16acc acc[4][TK_ATT_S8_WIDE];
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < TK_ATT_S8_WIDE; t++) acc[a][t] = tk_a16acc_zero();
   for (size_t g = 0; g < ng; g++) {
     const size_t at = g * TK_ATT_S8_VG * stride + dt * 32;
     if (pf) TK_FN(att_prefetch_line)(vg, at, TK_DTYPE_S8);
     for (int a = 0; a < rt; a++)
-      acc[a] = tk_a16_dot(acc[a], vg + at, wq + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
+      for (int t = 0; t < TK_ATT_S8_WIDE; t++)
+        acc[a][t] = tk_a16_dot(acc[a][t], vg + at + 32 * (size_t)t,
+                               wq + (size_t)a * TK_ATT_PITCH + TK_ATT_S8_VG * g);
   }
-  for (int a = 0; a < rt; a++) {
-    int32_t t[8];
-    tk_a16acc_store(t, acc[a]);
-    TK_FN(att_s8_to_float8)(o + (size_t)a * stride + dt * 8, t, wscale[a], wmul[a], alpha[a], true);
-  }
+  for (int a = 0; a < rt; a++)
+    for (int t = 0; t < TK_ATT_S8_WIDE; t++) {
+      int32_t sum[8];
+      tk_a16acc_store(sum, acc[a][t]);
+      TK_FN(att_s8_to_float8)(o + (size_t)a * stride + (dt + (size_t)t) * 8, sum, wscale[a],
+                              wmul[a], alpha[a], true);
+    }
 }
 
 /* o_r = o_r * alpha_r + w_r V for rows [r0, r1) over the ng V groups from vg:
-   per 8 dims, tiles of 4 rows (leftover rows alone). */
+   per TK_ATT_S8_WIDE dim tiles, tiles of 4 rows (leftover rows alone). The
+   first row tile prefetches, each 64-byte line once. */
 TK_ALWAYS_INLINE void TK_FN(att_s8_accumulate)(float *o, size_t r0, size_t r1, const float *alpha,
                                             const float *wscale, const float *wmul,
                                             const int16_t *wq, const int8_t *vg, size_t ng,
                                             size_t stride) {
-  for (size_t dt = 0; dt < stride / 8; dt++)
+  for (size_t dt = 0; dt < stride / 8; dt += TK_ATT_S8_WIDE)
     for (size_t r = r0; r < r1;) {
       const int rt = r1 - r >= 4 ? 4 : 1;
       if (rt == 4)

@@ -79,6 +79,15 @@ static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) {
                                                     _mm512_permutex2var_epi32(t0, odd, t1)));
 }
 
+/* ==== s8 KV cache (attention): the zmm tile step ==== */
+/* vpdpwssd without VNNI: vpmaddwd (exact, no pair reaches -32768 * -32768)
+   and vpaddd. */
+static inline __m512i tk_zmm_dpwssd(__m512i acc, __m512i a, __m512i b) {
+  return _mm512_add_epi32(acc, simde_mm512_madd_epi16(a, b));
+}
+#include "simd/avx512_a16.h"
+/* ==== end of the s8 KV cache block ==== */
+
 #include "simd/generic.h"
 
 #endif

@@ -195,11 +195,11 @@ static inline void tk_vf_hsum4(tk_vf a, tk_vf b, tk_vf c, tk_vf d, float *out) {
 }
 
 /* ---- s8 KV cache ---- */
-#include "simd/x86_a16.h"
-/* Half vectors, 8 fp32 lanes on ymm: the s8 cache's int8 tile steps stay 8
-   lanes wide (one tile of 8 slots, or 8 dims of a V group), so their int32
-   sums come back to float 8 at a time (attention_body.h uses these where
-   TK_VF_WIDTH > 8). */
+/* The tile step (tk_a16_dot) is simd/avx512_a16.h's, included by
+   simd/avx512.h and simd/avx512vnni.h. Half vectors, 8 fp32 lanes on ymm:
+   the s8 cache's tile steps give 8 int32 sums (one tile of 8 slots, or 8
+   dims of a V group), which come back to float 8 at a time
+   (attention_body.h uses these where TK_VF_WIDTH > 8). */
 typedef __m256 tk_vh;
 static inline tk_vh tk_vh_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void tk_vh_store(float *p, tk_vh v) { _mm256_storeu_ps(p, v); }

@@ -1,4 +1,4 @@
-/* The AVX-512 + VNNI vector header: simd/avx512.h's vocabulary with vpdpbusd (u8 x s8 -> int32) for the int8 dot and the qlinear step. */
+/* The AVX-512 + VNNI vector header: simd/avx512.h's vocabulary with vpdpbusd (u8 x s8 -> int32) for the int8 dot and the qlinear step, vpdpwssd for the s8 KV cache. */
 #ifndef TK_SIMD_AVX512VNNI_H
 #define TK_SIMD_AVX512VNNI_H
 
@@ -111,6 +111,14 @@ static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
   memcpy(&a, start, sizeof a);
   return a;
 }
+
+/* ==== s8 KV cache (attention): the zmm tile step ==== */
+/* vpdpwssd: int16 pairs times int16 pairs added into int32, not saturating. */
+static inline __m512i tk_zmm_dpwssd(__m512i acc, __m512i a, __m512i b) {
+  return _mm512_dpwssd_epi32(acc, a, b);
+}
+#include "simd/avx512_a16.h"
+/* ==== end of the s8 KV cache block ==== */
 
 #include "simd/generic.h"
 
