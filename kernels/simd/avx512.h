@@ -63,13 +63,18 @@ static inline tk_qlacc tk_qlacc_zero(void) {
   tk_qlacc a = {{0}, {0}};
   return a;
 }
-static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
-  int64_t x4;
-  memcpy(&x4, x, sizeof x4);
-  const __m512i xb = _mm512_set1_epi64(x4);
-  a.t0 += tk_ql_as_v16s32(simde_mm512_madd_epi16(w.t0, xb));
-  a.t1 += tk_ql_as_v16s32(simde_mm512_madd_epi16(w.t1, xb));
+/* The step with 4 activations of its own for each tile (the body's one-tile
+   GEMV step gives it two k-groups of one tile); tk_qlacc_madd is x0 == x1. */
+static inline tk_qlacc tk_qlacc_madd2(tk_qlacc a, tk_qlw w, const tk_qlx *x0, const tk_qlx *x1) {
+  int64_t lo, hi;
+  memcpy(&lo, x0, sizeof lo);
+  memcpy(&hi, x1, sizeof hi);
+  a.t0 += tk_ql_as_v16s32(simde_mm512_madd_epi16(w.t0, _mm512_set1_epi64(lo)));
+  a.t1 += tk_ql_as_v16s32(simde_mm512_madd_epi16(w.t1, _mm512_set1_epi64(hi)));
   return a;
+}
+static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
+  return tk_qlacc_madd2(a, w, x, x);
 }
 static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

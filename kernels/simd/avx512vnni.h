@@ -87,6 +87,9 @@ typedef __m512i tk_qlw;
    vpdpbusd); clang gives the same loop either way. */
 typedef int32_t tk_qlacc __attribute__((vector_size(64)));
 static inline tk_qlw tk_qlw_load(const int8_t *q, size_t tile_bytes) {
+  /* tile_bytes 32 is one k-group (8 rows x 4 k): the body's GEMV step takes
+     two k-groups of one tile, one 64-byte load. */
+  if (tile_bytes == 32) return _mm512_loadu_si512((const void *)q);
   return tk_zmm_join(_mm256_loadu_si256((const __m256i *)(const void *)q),
                      _mm256_loadu_si256((const __m256i *)(const void *)(q + tile_bytes)));
 }
@@ -100,6 +103,18 @@ static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   memcpy(&x4, x, sizeof x4);
   memcpy(&r, &a, sizeof r);
   r = _mm512_dpbusd_epi32(r, _mm512_set1_epi32(x4), w);
+  memcpy(&a, &r, sizeof a);
+  return a;
+}
+/* The step with 4 activations of its own for each half (the body's one-tile
+   GEMV step): one broadcast per 256-bit half. */
+static inline tk_qlacc tk_qlacc_madd2(tk_qlacc a, tk_qlw w, const tk_qlx *x0, const tk_qlx *x1) {
+  int32_t lo, hi;
+  __m512i r;
+  memcpy(&lo, x0, sizeof lo);
+  memcpy(&hi, x1, sizeof hi);
+  memcpy(&r, &a, sizeof r);
+  r = _mm512_dpbusd_epi32(r, tk_zmm_join(_mm256_set1_epi32(lo), _mm256_set1_epi32(hi)), w);
   memcpy(&a, &r, sizeof a);
   return a;
 }

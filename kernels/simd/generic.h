@@ -16,7 +16,10 @@
    int8 by tk_qlx_from_s8, which may add TK_QL_XBIAS to every activation (the
    u8 operand of VNNI): the sums then hold TK_QL_XBIAS * (the row's weight
    sum) too, which the body subtracts with the tile's wsum. Generic: the
-   qlinear k-group step of the vector header, one tile, no bias. */
+   qlinear k-group step of the vector header, one tile, no bias. A native
+   two-tile step also supplies tk_qlacc_madd2(acc, w, x0, x1), each half
+   (tile) against its own 4 activations: the body's GEMV loads two k-groups
+   of one tile as the two halves, to read one tile at a time. */
 #define TK_QL_STEP_TILES 1
 #define TK_QL_XBIAS 0
 typedef tk_qx tk_qlx;
