@@ -120,16 +120,20 @@ static bool alloc_rows(float **p, size_t rows, size_t width) {
   return *p != NULL;
 }
 
-/* The largest scratch any int8 product of the model needs with the
-   session's threads (tk_qlinear_workspace_bytes covers every batch up to the
-   one asked for: the prompt's, and the decode steps' 1). */
-static size_t workspace_bytes(const llama_model *m, size_t max_batch, const tk_exec *e) {
-  size_t bytes = tk_qlinear_workspace_bytes(m->classifier.q, 1, e); /* 0 for fp32 */
+/* The largest scratch any call of a step needs with the session's threads:
+   the int8 products (tk_qlinear_workspace_bytes covers every batch up to the
+   one asked for: the prompt's, and the decode steps' 1) and attention
+   (tk_attend_workspace_bytes covers every length the cache reaches). */
+static size_t workspace_bytes(const llama_model *m, const tk_kv_cache *cache, size_t max_batch,
+                              const tk_exec *e) {
+  size_t bytes = tk_attend_workspace_bytes(cache, max_batch, m->cfg.n_heads, e);
+  size_t need = tk_qlinear_workspace_bytes(m->classifier.q, 1, e); /* 0 for fp32 */
+  if (need > bytes) bytes = need;
   for (size_t l = 0; l < m->cfg.n_layers; l++) {
     const llama_layer *L = &m->layers[l];
     const tk_qlinear *layers[] = {L->qkv.q, L->wo.q, L->w13.q, L->w2.q};
     for (size_t i = 0; i < 4; i++) {
-      size_t need = tk_qlinear_workspace_bytes(layers[i], max_batch, e);
+      need = tk_qlinear_workspace_bytes(layers[i], max_batch, e);
       if (need > bytes) bytes = need;
     }
   }
@@ -154,17 +158,6 @@ bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batc
             alloc_rows(&s->k, B, c->kv_dim) && alloc_rows(&s->v, B, c->kv_dim) &&
             alloc_rows(&s->h1, B, c->hidden_dim) && alloc_rows(&s->h3, B, c->hidden_dim) &&
             alloc_rows(&s->rope, B, c->head_size);
-  if (ok && threads) {
-    s->exec = *threads;
-    s->exec.workspace = NULL;
-    s->exec.workspace_bytes = 0;
-  }
-  size_t ws = ok ? workspace_bytes(m, max_batch, &s->exec) : 0;
-  if (ok && ws) {
-    ok = (s->workspace = malloc(ws)) != NULL;
-    s->exec.workspace = s->workspace;
-    s->exec.workspace_bytes = ws;
-  }
   if (!ok) {
     llama_session_free(s);
     return llama_fail(err, "out of memory for a batch of %zu tokens", max_batch);
@@ -179,6 +172,20 @@ bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batc
       llama_session_free(s);
       return llama_fail(err, "KV cache of %zu positions: %s", capacity, tk_status_str(st));
     }
+  }
+  if (threads) {
+    s->exec = *threads;
+    s->exec.workspace = NULL;
+    s->exec.workspace_bytes = 0;
+  }
+  size_t ws = workspace_bytes(m, s->caches[0], max_batch, &s->exec);
+  if (ws) {
+    if (!(s->workspace = malloc(ws))) {
+      llama_session_free(s);
+      return llama_fail(err, "out of memory for a batch of %zu tokens", max_batch);
+    }
+    s->exec.workspace = s->workspace;
+    s->exec.workspace_bytes = ws;
   }
   s->pos = 0;
   return true;
@@ -302,7 +309,7 @@ static bool attention_block(const llama_model *m, llama_session *s, size_t l, si
   rope_rotate(s->k, n, c->n_kv_heads, c->head_size, s->rope);
   /* the cache takes this step's positions; the n queries are theirs (causal) */
   if (!tk_ok(tk_kv_cache_append(s->caches[l], s->k, s->v, n), l, "KV cache append", err) ||
-      !tk_ok(tk_attend(s->caches[l], s->q, n, c->n_heads, s->q), l, "attend", err) ||
+      !tk_ok(tk_attend_ex(&s->exec, s->caches[l], s->q, n, c->n_heads, s->q), l, "attend", err) ||
       !tk_ok(linear_forward(s, &L->wo, s->q, n, &s->xb), l, "wo", err))
     return false;
   add(s->x, s->xb, n * c->dim);

@@ -58,8 +58,8 @@ typedef struct llama_session {
   size_t max_batch;
   size_t pos;            /* positions already run */
   size_t n_layers;
-  tk_exec exec;          /* every tinykern product: the host's threads and `workspace` */
-  void *workspace;       /* scratch of the largest int8 product */
+  tk_exec exec;          /* every product and attention: the host's threads and `workspace` */
+  void *workspace;       /* scratch of the largest int8 product or attention call */
   tk_kv_cache **caches;  /* [n_layers] */
   float *x;              /* [B][dim] residual stream */
   float *xb;             /* [B][dim] normalized input / a block's output */
@@ -72,9 +72,10 @@ typedef struct llama_session {
 
 /* cache_dtype, cache_memory: the KV caches' storage and memory policy
    (tk_kv_config's dtype and memory).
-   threads: how tinykern's products run in parallel (tk_pool_exec of a pool,
-   or the host's own parallel_for; its workspace fields are ignored: the
-   session sizes and owns its workspace); NULL: on the calling thread. */
+   threads: how tinykern's products and attention run in parallel
+   (tk_pool_exec of a pool, or the host's own parallel_for; its workspace
+   fields are ignored: the session sizes and owns its workspace); NULL: on
+   the calling thread. */
 bool llama_session_create(const llama_model *m, size_t capacity, size_t max_batch,
                           tk_dtype cache_dtype, tk_kv_memory cache_memory,
                           const tk_exec *threads, llama_session *s, llama_err *err);
