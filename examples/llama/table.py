@@ -12,8 +12,9 @@ CACHES = ["f32", "f16", "s8"]
 def run(args, isa, extra, threads=1):
     """One tinykern-llama run as a dict, or None when the ISA is not available here."""
     steps = [] if "-n" in extra else ["-n", str(args.steps)]
+    pool = ["--pool", args.pool] if args.pool else []
     cmd = [args.llama, args.checkpoint, args.tokenizer, "--json", "-t", "0", "--isa", isa,
-           "--threads", str(threads), "--repeat", str(args.repeat)] + steps + extra
+           "--threads", str(threads), "--repeat", str(args.repeat)] + pool + steps + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         if "not available" in p.stderr:
@@ -49,6 +50,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per row (median, range)")
     ap.add_argument("--prompt-tokens", type=int, default=32, help="prefill length of the ISA table")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="the 'all threads' rows")
+    ap.add_argument("--pool", choices=["spin", "yield"],
+                    help="tinykern-llama --pool (default: tinykern's, yield)")
     args = ap.parse_args()
     prompt = ["--prompt-tokens", str(args.prompt_tokens)]
     loads = [os.getloadavg()[0]]
@@ -80,9 +83,10 @@ def main():
     c = r0["config"]
     print("CPU: %s; shape dim %d, hidden %d, %d layers, %d heads / %d kv heads, vocab %d; "
           "prompt %d tokens, %d generated, greedy; median [min-max] of %d runs per CPU second "
-          "(all threads' CPU time) / median on the wall clock; load average %.1f-%.1f.\n"
+          "(all threads' CPU time) / median on the wall clock; pool %s; load average %.1f-%.1f.\n"
           % (r0["cpu"], c["dim"], c["hidden_dim"], c["n_layers"], c["n_heads"], c["n_kv_heads"],
-             c["vocab_size"], args.prompt_tokens, args.steps, args.repeat, min(loads), max(loads)))
+             c["vocab_size"], args.prompt_tokens, args.steps, args.repeat, args.pool or "yield",
+             min(loads), max(loads)))
     print("| ISA | threads | decode int8, f32 cache | f16 cache | s8 cache | decode fp32 weights "
           "| int8 / fp32 | prefill int8 (tok/s) | time to first token (ms) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
