@@ -78,23 +78,25 @@ static inline void TK_FN(ql_store)(tk_qlacc acc, const tk_ql_head *h, float xs, 
   TK_FN(ql_store_sums)(a, h, xs, y, nvalid);
 }
 
-#if TK_QL_STEP_TILES == 2
-/* A GEMV step on a two-tile ISA, tile by tile: the step's loads read tile t
-   and tile t + 1 side by side, two streams one tile apart, and from DRAM two
-   such streams ran at 16-18 GB/s where one ran at 23-25 (Zen 4, tiles of
-   768-4096 k): qlinear_cold 1x1024x1024 avx512vnni took 63-71 us against
-   avx2's 43, and prefetching both streams in software only made it slower.
-   So each tile is read alone, as one stream: with tile_bytes = one k-group,
-   the step's load takes groups g and g + 1 of the same tile and
-   tk_qlacc_madd2 gives each half its own 4 activations; the two halves of
-   the stored sums are then the same 8 rows over even and odd groups, added
-   here (wrapping, as the lanes do). An odd last group is loaded into both
-   halves, the second against activations that are 0 in the tk_qlx encoding
-   itself (0, not the biased zero 128), so it adds nothing. */
+/* A GEMV step (one batch row), each of the step's tiles read alone, as one
+   stream: the GEMM's step reads tile t and tile t + 1 side by side, two
+   streams one tile apart, and from DRAM two such streams ran at 16-18 GB/s
+   where one ran at 23-25 (Zen 4, tiles of 768-4096 k): qlinear_cold
+   1x1024x1024 avx512vnni took 63-71 us against avx2's 43, and prefetching
+   both streams in software only made it slower. With tile_bytes = one
+   k-group, the vector step's load takes TK_QL_STEP_TILES consecutive
+   k-groups of one tile, and tk_qlacc_madd_groups gives each its own 4
+   activations; the halves of the stored sums are then the same 8 rows over
+   different groups, added here with the start (wrapping, as the lanes do).
+   TK_QL_KU accumulators split k: the only chain would otherwise wait on the
+   multiply-add latency at every step. Fewer groups than a step at the end
+   (a two-tile ISA's odd last group) are loaded into the missing halves too,
+   against activations that are 0 in the tk_qlx encoding itself (0, not the
+   biased zero 128), so they add nothing. */
 TK_QL_INLINE void TK_FN(ql_gemv_step)(const unsigned char *tile, size_t tb, size_t kp,
                                        const tk_qlx *x, const tk_ql_head *h, float xs, float *y,
                                        size_t nvalid) {
-  static const tk_qlx nothing[TK_QL_KGROUP] = {0};
+  enum { G = TK_QL_STEP_TILES }; /* k-groups per vector step */
   const size_t ng = kp / TK_QL_KGROUP;
   uint32_t sum[TK_QL_STEP_ROWS];
   for (size_t s = 0; s < TK_QL_STEP_TILES; s++) {
@@ -102,30 +104,33 @@ TK_QL_INLINE void TK_FN(ql_gemv_step)(const unsigned char *tile, size_t tb, size
     tk_qlacc acc[TK_QL_KU];
     for (size_t u = 0; u < TK_QL_KU; u++) acc[u] = tk_qlacc_zero();
     size_t g = 0;
-    for (; g + 2 * TK_QL_KU <= ng; g += 2 * TK_QL_KU)
+    for (; g + G * TK_QL_KU <= ng; g += G * TK_QL_KU)
       for (size_t u = 0; u < TK_QL_KU; u++) {
-        const size_t gu = g + 2 * u;
-        acc[u] = tk_qlacc_madd2(acc[u], tk_qlw_load(q + gu * TK_QL_GROUP_BYTES, TK_QL_GROUP_BYTES),
-                                x + gu * TK_QL_KGROUP, x + (gu + 1) * TK_QL_KGROUP);
+        const size_t gu = g + G * u;
+        acc[u] = tk_qlacc_madd_groups(
+            acc[u], tk_qlw_load(q + gu * TK_QL_GROUP_BYTES, TK_QL_GROUP_BYTES), x + gu * TK_QL_KGROUP);
       }
-    for (; g + 2 <= ng; g += 2)
-      acc[0] = tk_qlacc_madd2(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, TK_QL_GROUP_BYTES),
-                              x + g * TK_QL_KGROUP, x + (g + 1) * TK_QL_KGROUP);
-    if (g < ng)
-      acc[0] = tk_qlacc_madd2(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, 0),
-                              x + g * TK_QL_KGROUP, nothing);
+    for (; g + G <= ng; g += G)
+      acc[0] = tk_qlacc_madd_groups(
+          acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, TK_QL_GROUP_BYTES), x + g * TK_QL_KGROUP);
+    if (g < ng) {
+      tk_qlx last[G * TK_QL_KGROUP] = {0};
+      memcpy(last, x + g * TK_QL_KGROUP, (ng - g) * TK_QL_KGROUP * sizeof *last);
+      acc[0] = tk_qlacc_madd_groups(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, 0), last);
+    }
     for (size_t u = 1; u < TK_QL_KU; u++) acc[0] = tk_qlacc_add(acc[0], acc[u]);
     int32_t a[TK_QL_STEP_ROWS];
     tk_qlacc_store(a, acc[0]);
-    for (size_t r = 0; r < TK_QL_ROWS; r++)
-      sum[s * TK_QL_ROWS + r] =
-          (uint32_t)h->start[s * TK_QL_ROWS + r] + (uint32_t)a[r] + (uint32_t)a[TK_QL_ROWS + r];
+    for (size_t r = 0; r < TK_QL_ROWS; r++) {
+      uint32_t t = (uint32_t)h->start[s * TK_QL_ROWS + r];
+      for (size_t i = 0; i < G; i++) t += (uint32_t)a[i * TK_QL_ROWS + r];
+      sum[s * TK_QL_ROWS + r] = t;
+    }
   }
   int32_t exact[TK_QL_STEP_ROWS];
   memcpy(exact, sum, sizeof exact);
   TK_FN(ql_store_sums)(exact, h, xs, y, nvalid);
 }
-#endif
 
 /* One step's tiles (from `tile`, tb bytes apart) against mr batch rows of
    activations x (row stride ldx elements, kp of them, zero padding included):
@@ -134,9 +139,8 @@ TK_QL_INLINE void TK_FN(ql_gemv_step)(const unsigned char *tile, size_t tb, size
    call) the k-loop also prefetches them at its own pace (one line of each
    tile per 64 bytes), so the next step's first call finds its weights in L1 rather than
    L3: avx512vnni 256x4096x1024 2-4% faster (medians of 41 calls in 3
-   interleaved runs). One row alone runs TK_QL_KU accumulators over
-   interleaved k-groups instead (on a two-tile ISA one tile at a time,
-   ql_gemv_step): a GEMV, whose weights stream once. There,
+   interleaved runs). One row alone is a GEMV, whose weights stream once
+   (ql_gemv_step: tile by tile, TK_QL_KU accumulators). There,
    software prefetch (128 B to 4 KiB ahead in both streams, or the next
    step's tiles) was no faster warm and up to 15% slower from DRAM than the
    hardware prefetchers alone. */
@@ -144,30 +148,12 @@ TK_QL_INLINE void TK_FN(ql_tile)(const unsigned char *tile, size_t tb, size_t kp
                                   const tk_qlx *x, size_t ldx, size_t mr,
                                   const tk_ql_head *h, const float *xscale, float *y,
                                   size_t ldy, size_t nvalid, const unsigned char *pf) {
-  const int8_t *q = TK_QL_Q(tile);
-  const size_t ng = kp / TK_QL_KGROUP;
-#if TK_QL_STEP_TILES == 2
   if (mr == 1) {
-    (void)pf;
     TK_FN(ql_gemv_step)(tile, tb, kp, x, h, xscale[0], y, nvalid);
     return;
   }
-#endif
-  if (mr == 1 && TK_QL_KU > 1) {
-    tk_qlacc acc[TK_QL_KU];
-    acc[0] = tk_qlacc_start(h->start);
-    for (size_t u = 1; u < TK_QL_KU; u++) acc[u] = tk_qlacc_zero();
-    size_t g = 0;
-    for (; g + TK_QL_KU <= ng; g += TK_QL_KU)
-      for (size_t u = 0; u < TK_QL_KU; u++)
-        acc[u] = tk_qlacc_madd(acc[u], tk_qlw_load(q + (g + u) * TK_QL_GROUP_BYTES, tb),
-                               x + (g + u) * TK_QL_KGROUP);
-    for (; g < ng; g++)
-      acc[0] = tk_qlacc_madd(acc[0], tk_qlw_load(q + g * TK_QL_GROUP_BYTES, tb), x + g * TK_QL_KGROUP);
-    for (size_t u = 1; u < TK_QL_KU; u++) acc[0] = tk_qlacc_add(acc[0], acc[u]);
-    TK_FN(ql_store)(acc[0], h, xscale[0], y, nvalid);
-    return;
-  }
+  const int8_t *q = TK_QL_Q(tile);
+  const size_t ng = kp / TK_QL_KGROUP;
   tk_qlacc acc[TK_QL_MR];
   for (size_t i = 0; i < mr; i++) acc[i] = tk_qlacc_start(h->start);
   for (size_t g = 0; g < ng; g++) {

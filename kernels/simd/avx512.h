@@ -63,9 +63,9 @@ static inline tk_qlacc tk_qlacc_zero(void) {
   tk_qlacc a = {{0}, {0}};
   return a;
 }
-/* The step with 4 activations of its own for each tile (the body's one-tile
-   GEMV step gives it two k-groups of one tile); tk_qlacc_madd is x0 == x1. */
-static inline tk_qlacc tk_qlacc_madd2(tk_qlacc a, tk_qlw w, const tk_qlx *x0, const tk_qlx *x1) {
+/* Tile t's half against x0, tile t + 1's against x1: the step (x0 == x1),
+   and the GEMV's step over one tile (generic.h, tk_qlacc_madd_groups). */
+static inline tk_qlacc tk_ql_madd_halves(tk_qlacc a, tk_qlw w, const tk_qlx *x0, const tk_qlx *x1) {
   int64_t lo, hi;
   memcpy(&lo, x0, sizeof lo);
   memcpy(&hi, x1, sizeof hi);
@@ -74,7 +74,11 @@ static inline tk_qlacc tk_qlacc_madd2(tk_qlacc a, tk_qlw w, const tk_qlx *x0, co
   return a;
 }
 static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
-  return tk_qlacc_madd2(a, w, x, x);
+  return tk_ql_madd_halves(a, w, x, x);
+}
+#define TK_NATIVE_QLACC_MADD_GROUPS
+static inline tk_qlacc tk_qlacc_madd_groups(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
+  return tk_ql_madd_halves(a, w, x, x + 4);
 }
 static inline void tk_qlacc_store(int32_t *out, tk_qlacc a) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

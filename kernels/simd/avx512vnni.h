@@ -106,13 +106,15 @@ static inline tk_qlacc tk_qlacc_madd(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   memcpy(&a, &r, sizeof a);
   return a;
 }
-/* The step with 4 activations of its own for each half (the body's one-tile
-   GEMV step): one broadcast per 256-bit half. */
-static inline tk_qlacc tk_qlacc_madd2(tk_qlacc a, tk_qlw w, const tk_qlx *x0, const tk_qlx *x1) {
+/* The GEMV's step over one tile (generic.h): the low half (k-group g)
+   against x[0..3], the high half (group g + 1) against x[4..7], one
+   broadcast per 256-bit half. */
+#define TK_NATIVE_QLACC_MADD_GROUPS
+static inline tk_qlacc tk_qlacc_madd_groups(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
   int32_t lo, hi;
   __m512i r;
-  memcpy(&lo, x0, sizeof lo);
-  memcpy(&hi, x1, sizeof hi);
+  memcpy(&lo, x, sizeof lo);
+  memcpy(&hi, x + 4, sizeof hi);
   memcpy(&r, &a, sizeof r);
   r = _mm512_dpbusd_epi32(r, tk_zmm_join(_mm256_set1_epi32(lo), _mm256_set1_epi32(hi)), w);
   memcpy(&a, &r, sizeof a);

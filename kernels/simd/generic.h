@@ -16,10 +16,7 @@
    int8 by tk_qlx_from_s8, which may add TK_QL_XBIAS to every activation (the
    u8 operand of VNNI): the sums then hold TK_QL_XBIAS * (the row's weight
    sum) too, which the body subtracts with the tile's wsum. Generic: the
-   qlinear k-group step of the vector header, one tile, no bias. A native
-   two-tile step also supplies tk_qlacc_madd2(acc, w, x0, x1), each half
-   (tile) against its own 4 activations: the body's GEMV loads two k-groups
-   of one tile as the two halves, to read one tile at a time. */
+   qlinear k-group step of the vector header, one tile, no bias. */
 #define TK_QL_STEP_TILES 1
 #define TK_QL_XBIAS 0
 typedef tk_qx tk_qlx;
@@ -46,6 +43,18 @@ _Static_assert(TK_QL_XBIAS == 0, "a step with TK_QL_XBIAS loads its start (TK_NA
 static inline tk_qlacc tk_qlacc_start(const int32_t *start) {
   (void)start;
   return tk_qlacc_zero();
+}
+#endif
+
+#ifndef TK_NATIVE_QLACC_MADD_GROUPS
+/* The GEMV's step over one tile alone (qlinear_body.h, ql_gemv_step): w
+   loaded with tile_bytes = one k-group holds TK_QL_STEP_TILES consecutive
+   k-groups of one tile, and the step's part i takes the 4 activations of
+   group i (x + 4 i). Generic: a one-tile step is tk_qlacc_madd; a two-tile
+   step defines its own. */
+_Static_assert(TK_QL_STEP_TILES == 1, "a multi-tile step defines tk_qlacc_madd_groups");
+static inline tk_qlacc tk_qlacc_madd_groups(tk_qlacc a, tk_qlw w, const tk_qlx *x) {
+  return tk_qlacc_madd(a, w, x);
 }
 #endif
 
