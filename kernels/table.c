@@ -13,7 +13,15 @@
    kernels/README.md explains the chain. */
 #define TK_CAT_(a, b) a##b
 #define TK_CAT(a, b) TK_CAT_(a, b)
-#define TK_K(family, kernel) TK_CAT(tk_##kernel##_, TK_TABLE_##family)
+/* A kernel routed elsewhere (the `routes` of the family owner's row in meson's
+   `isas`: that ISA's variant measured no faster than the other ISA's) has
+   TK_ROUTE_<kernel> defined as `~, <isa>`. TK_OWNER names that ISA when the
+   route is defined, else the family's: an undefined TK_ROUTE_<kernel> stays
+   one argument, so the second argument is then TK_TABLE_<family>. */
+#define TK_SECOND_(a, b, ...) b
+#define TK_SECOND(...) TK_SECOND_(__VA_ARGS__)
+#define TK_OWNER(family, kernel) TK_SECOND(TK_ROUTE_##kernel, TK_TABLE_##family, ~)
+#define TK_K(family, kernel) TK_CAT(tk_##kernel##_, TK_OWNER(family, kernel))
 
 const tk_kernels TK_CAT(tk_kernels_, TK_TABLE_ISA) = {
     .isa = TK_CAT(TK_ISA_, TK_TABLE_ID),

@@ -170,12 +170,15 @@ TK_ALWAYS_INLINE void TK_FN(spmv_all)(const struct tk_csr *a, const float *x, fl
   }
 }
 
+/* Not defined where meson routes this ISA's SpMV to another ISA's (table.c). */
+#ifndef TK_ROUTE_spmv
 void TK_FN(spmv)(const struct tk_csr *a, const float *x, float *y) {
   if (a->wide)
     TK_FN(spmv_all)(a, x, y, true);
   else
     TK_FN(spmv_all)(a, x, y, false);
 }
+#endif
 
 /* ---- SpMM ---- */
 
