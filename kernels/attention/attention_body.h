@@ -571,10 +571,17 @@ TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
   }
 }
 
+/* Each kernel is left out where meson routes this ISA's to another ISA's
+   (kernels/table.c: avxvnni takes avx2's float kernels). */
+#ifndef TK_ROUTE_attend_f32
 void TK_FN(attend_f32)(const tk_att_job *job) { TK_FN(att_run_float)(job, TK_DTYPE_F32); }
+#endif
+#ifndef TK_ROUTE_attend_f16
 void TK_FN(attend_f16)(const tk_att_job *job) { TK_FN(att_run_float)(job, TK_DTYPE_F16); }
+#endif
 void TK_FN(attend_s8)(const tk_att_job *job) { TK_FN(att_run_s8)(job); }
 
+#ifndef TK_ROUTE_f32_to_f16
 /* Clamping to +-65504 first keeps every result finite (f16 saturates rather
    than overflowing to Inf); the conversion rounds to nearest even on every ISA. */
 void TK_FN(f32_to_f16)(const float *x, size_t n, uint16_t *h) {
@@ -590,3 +597,4 @@ void TK_FN(f32_to_f16)(const float *x, size_t n, uint16_t *h) {
     memcpy(h + i, th, (n - i) * sizeof(uint16_t));
   }
 }
+#endif

@@ -1,7 +1,11 @@
-/* The AVX-VNNI (VEX, 256-bit) vector header: simd/avx2.h's vocabulary with vpdpbusd for the int8 dot and the qlinear step. */
+/* The AVX-VNNI (VEX, 256-bit) vector header: simd/avx2.h's vocabulary with vpdpbusd for the int8 dot and the qlinear step, vpdpwssd for the s8 KV cache. */
 #ifndef TK_SIMD_AVXVNNI_H
 #define TK_SIMD_AVXVNNI_H
 
+/* The int16 step of the s8 KV cache (simd/x86_q8.h's tk_q8acc_madd, through
+   simd/x86_a16.h) as one vpdpwssd where AVX2 takes vpmaddwd + vpaddd; the
+   qlinear step below does not use it. */
+#define TK_Q8_VNNI
 #include "simd/avx2_base.h"
 
 #define TK_ISA_SUFFIX avxvnni

@@ -35,6 +35,25 @@ static inline __m256i tk_ql_as_m256i(tk_ql_v8s32 v) {
   memcpy(&r, &v, sizeof r);
   return r;
 }
+/* acc + the int16 pair products of w and x: vpmaddwd (exact: no pair
+   reaches -32768 * -32768) and vpaddd, or where the including header sets
+   TK_Q8_VNNI (simd/avxvnni.h) one vpdpwssd, the same sums (it wraps as
+   vpaddd does; not the saturating vpdpwssds). With AVX-VNNI's VEX form where
+   the compiler targets it, else SIMDe's emulation of the EVEX form (the
+   emulated twin). */
+#if defined(TK_Q8_VNNI) && defined(__AVXVNNI__)
+#define TK_Q8_DPWSSD _mm256_dpwssd_avx_epi32
+#elif defined(TK_Q8_VNNI)
+#include <simde/x86/avx512/dpwssd.h>
+#define TK_Q8_DPWSSD _mm256_dpwssd_epi32
+#endif
+static inline tk_ql_v8s32 tk_q8_pairs(tk_ql_v8s32 acc, __m256i w, __m256i x) {
+#if defined(TK_Q8_DPWSSD)
+  return tk_ql_as_v8s32(TK_Q8_DPWSSD(tk_ql_as_m256i(acc), w, x));
+#else
+  return acc + tk_ql_as_v8s32(_mm256_madd_epi16(w, x));
+#endif
+}
 static inline tk_q8w tk_q8w_load(const int8_t *p) {
   tk_q8w w = {tk_load_s8_as_s16(p), tk_load_s8_as_s16(p + 16)};
   return w;
@@ -47,8 +66,8 @@ static inline tk_q8acc tk_q8acc_madd(tk_q8acc a, tk_q8w w, const tk_qx *x) {
   int64_t x4;
   memcpy(&x4, x, sizeof x4);
   __m256i xb = _mm256_set1_epi64x(x4);
-  a.r0123 += tk_ql_as_v8s32(_mm256_madd_epi16(w.r0123, xb));
-  a.r4567 += tk_ql_as_v8s32(_mm256_madd_epi16(w.r4567, xb));
+  a.r0123 = tk_q8_pairs(a.r0123, w.r0123, xb);
+  a.r4567 = tk_q8_pairs(a.r4567, w.r4567, xb);
   return a;
 }
 static inline void tk_q8acc_store(int32_t *out, tk_q8acc a) {
