@@ -572,7 +572,7 @@ TK_ALWAYS_INLINE void TK_FN(att_run_s8)(const tk_att_job *job) {
 }
 
 /* Each kernel is left out where meson routes this ISA's to another ISA's
-   (kernels/table.c: avxvnni takes avx2's float kernels). */
+   (kernels/table.c: the VNNI ISAs take their base ISA's float kernels). */
 #ifndef TK_ROUTE_attend_f32
 void TK_FN(attend_f32)(const tk_att_job *job) { TK_FN(att_run_float)(job, TK_DTYPE_F32); }
 #endif

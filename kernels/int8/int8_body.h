@@ -27,6 +27,9 @@ int32_t TK_FN(dot_s8)(const int8_t *a, const int8_t *b, size_t n) {
   return tk_vs32_hsum(tk_vs32_add(acc0, acc1));
 }
 
+/* The float kernels below are each left out where meson routes this ISA's
+   to another ISA's (kernels/table.c: the VNNI ISAs take their base ISA's). */
+#ifndef TK_ROUTE_absmax_f32
 /* x * 0 is 0 for finite x and NaN for NaN or Inf, so one running sum of those
    products flags any non-finite input without a compare per element. */
 float TK_FN(absmax_f32)(const float *x, size_t n, bool *finite) {
@@ -48,7 +51,9 @@ float TK_FN(absmax_f32)(const float *x, size_t n, bool *finite) {
   *finite = tk_vf_hsum(nan_probe) == 0.0f;
   return tk_vf_hmax(m);
 }
+#endif
 
+#ifndef TK_ROUTE_quantize_s8
 /* Divide (not multiply by a reciprocal) so every ISA gives the documented
    rne(x / scale) bit for bit; clamping first keeps |v| <= 127, inside the
    range where the magic-number rounding is exact. */
@@ -71,7 +76,9 @@ void TK_FN(quantize_s8)(const float *x, size_t n, float scale, int8_t *q) {
     memcpy(q + i, tq, n - i);
   }
 }
+#endif
 
+#ifndef TK_ROUTE_dequantize_s8
 void TK_FN(dequantize_s8)(const int8_t *q, size_t n, float scale, float *x) {
   const tk_vf s = tk_vf_set1(scale);
   size_t i = 0;
@@ -85,3 +92,4 @@ void TK_FN(dequantize_s8)(const int8_t *q, size_t n, float scale, float *x) {
     memcpy(x + i, t, (n - i) * sizeof(float));
   }
 }
+#endif

@@ -10,17 +10,5 @@
 #define TK_QL_MR 8
 /* A GEMV's one batch row splits k over 4 accumulators (4 chains). */
 #define TK_QL_KU 4
-/* tk_linear_f32's microkernel: 4 x 5 zmm accumulators + 4 activations + 1
-   weight = 25 of the 32 registers; 9 loads per 20 FMAs, where 3 x 4 needed 7
-   per 12 and Zen 4 loads one zmm per cycle. */
-#define TK_LF_MR 4
-#define TK_LF_NR 5
-/* Its broadcast form (qlinear_body.h) for whole blocks of 16 batch rows:
-   TK_LF_PMR accumulators + the activation vector (the 4 x 5 dot form above
-   serves a GEMV and the last batch % 16 rows). 64x1024x1024 on Zen 4
-   (bench_qlinear, medians of 11 under load): 1.46 ms, 80% of the measured
-   FMA peak, where the dot form took 1.68-1.75 ms (avx2 1.5-1.9 ms: its
-   time moves between runs with the buffers' addresses). */
-#define TK_LF_PMR 16
-
+/* tk_linear_f32 is avx512's (meson's routes: VNNI adds nothing to fp32). */
 #include "qlinear/qlinear_body.h"

@@ -208,6 +208,9 @@ void TK_FN(qlinear_s8)(const void *tiles, size_t out, size_t kp, const int8_t *x
 }
 
 /* ---- fp32: y = x W^T + bias, the baseline ---- */
+/* Left out where meson routes this ISA's linear_f32 to another ISA's
+   (kernels/table.c: the VNNI ISAs take their base ISA's). */
+#ifndef TK_ROUTE_linear_f32
 
 /* Both operands are row-major along k, so each output is a dot product: the
    microkernel keeps TK_LF_MR x TK_LF_NR vector accumulators (lanes along k),
@@ -414,3 +417,4 @@ void TK_FN(linear_f32)(const float *w, size_t out, size_t in, const float *bias,
 #endif
   if (batch > done) TK_FN(lf_dot)(w, out, in, bias, x + done * in, batch - done, y + done * out);
 }
+#endif
