@@ -172,6 +172,45 @@ static void choose_falls_back_and_reports(void **state) {
   assert_true(strlen(w) > 0 && w[strlen(w) - 1] == '\n');
 }
 
+/* The tables name what meson's routes say (kernels/table.c's TK_OWNER): a
+   VNNI ISA's float kernels are its base ISA's, its int8 dot kernels its own;
+   avx512's SpMV is avx2's, its SpMM its own. Compared only between tables of
+   one kind (both native or both emulated: an avx512 CPU without VNNI runs
+   the native avx512 table beside the emulated avx512vnni one). */
+#define SAME(a, b, f) assert_ptr_equal((void *)(uintptr_t)(a)->f, (void *)(uintptr_t)(b)->f)
+#define OWN(a, b, f) assert_ptr_not_equal((void *)(uintptr_t)(a)->f, (void *)(uintptr_t)(b)->f)
+static void tables_follow_the_routes(void **state) {
+  (void)state;
+  const tk_isa vnni[2][2] = {{TK_ISA_AVX512VNNI, TK_ISA_AVX512}, {TK_ISA_AVXVNNI, TK_ISA_AVX2}};
+  int compared = 0;
+  for (int i = 0; i < 2; i++) {
+    if (strcmp(tk_test_kind(vnni[i][0]), tk_test_kind(vnni[i][1])) != 0) continue;
+    const tk_kernels *t = tk_test_table(vnni[i][0]), *base = tk_test_table(vnni[i][1]);
+    SAME(t, base, absmax_f32);
+    SAME(t, base, quantize_s8);
+    SAME(t, base, dequantize_s8);
+    SAME(t, base, linear_f32);
+    SAME(t, base, attend_f32);
+    SAME(t, base, attend_f16);
+    SAME(t, base, f32_to_f16);
+    SAME(t, base, spmv);
+    SAME(t, base, spmm);
+    OWN(t, base, dot_s8);
+    OWN(t, base, qlinear_s8);
+    OWN(t, base, attend_s8);
+    compared++;
+  }
+  if (strcmp(tk_test_kind(TK_ISA_AVX512), tk_test_kind(TK_ISA_AVX2)) == 0) {
+    SAME(tk_test_table(TK_ISA_AVX512), tk_test_table(TK_ISA_AVX2), spmv);
+    OWN(tk_test_table(TK_ISA_AVX512), tk_test_table(TK_ISA_AVX2), spmm);
+    compared++;
+  }
+  /* Some pair matches in kind on every host: both avx512 tables are native
+     or both emulated except on an AVX-512 CPU without VNNI, where avx512 and
+     avx2 are both native. */
+  assert_true(compared >= 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_use_from_many_threads_decides_once_and_reports_env_once),
@@ -180,6 +219,7 @@ int main(void) {
       cmocka_unit_test(available_implies_built_and_scalar_always),
       cmocka_unit_test(select_switches_and_rejects_unavailable_without_change),
       cmocka_unit_test(choose_falls_back_and_reports),
+      cmocka_unit_test(tables_follow_the_routes),
   };
   return cmocka_run_group_tests_name("dispatch", tests, NULL, NULL);
 }
