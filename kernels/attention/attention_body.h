@@ -40,7 +40,12 @@ _Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim ti
    The s8 kernels, which read V in columns of 8 dims across a block,
    prefetch K and V as the several-row tiles do (1.6x faster from DRAM).
    Locality 2 (prefetcht1 on x86) fills L2, not L1: prefetcht0 was 2-3x
-   slower from DRAM. The distance was measured flat from 8 to 24 KiB. */
+   slower from DRAM. The distance was measured flat from 8 to 24 KiB. Every
+   vector load prefetches, even where a line holds several vectors: testing
+   the address for a line start cost more than the repeated prefetches
+   (Zen 4, GQA kv 8, bench_attention, two alternating runs: decode f16 L2048
+   11-16% faster on avx512vnni and 24-28% on avx2, f32 1-9%, sse41 and scalar
+   f32 decode L1024 22-27%; s8 within the noise). */
 #define TK_ATT_PF_BYTES 8192
 /* Vectors of a one-row tile: a whole 128-dim row with 8- or 16-lane vectors
    (16 accumulators and 16 loaded vectors fit AVX2's 16 and AVX-512's 32
@@ -59,10 +64,10 @@ _Static_assert(TK_ATT_ALIGN % (8 * TK_ATT_S8_WIDE) == 0, "whole groups of dim ti
 #endif
 _Static_assert(TK_ATT_PT <= 4 && TK_ATT_VT <= TK_ATT_ROW_VECS, "tiles within the accumulators");
 
-TK_ALWAYS_INLINE void TK_FN(att_prefetch_line)(const void *base, size_t i, tk_dtype dt) {
+TK_ALWAYS_INLINE void TK_FN(att_prefetch)(const void *base, size_t i, tk_dtype dt) {
   const size_t at = i * (dt == TK_DTYPE_F32 ? 4 : dt == TK_DTYPE_F16 ? 2 : 1);
 #if defined(__GNUC__)
-  if (at % 64 == 0) __builtin_prefetch((const char *)base + at + TK_ATT_PF_BYTES, 0, 2);
+  __builtin_prefetch((const char *)base + at + TK_ATT_PF_BYTES, 0, 2);
 #else
   (void)base, (void)at;
 #endif
@@ -122,7 +127,7 @@ TK_ALWAYS_INLINE void TK_FN(att_dot_tile)(int rt, int pt, const float *q, const 
     for (size_t c = 0; c < dw; c += TK_VF_WIDTH) {
       tk_vf kv[8];
       for (int b = 0; b < pt; b++) {
-        if (pf) TK_FN(att_prefetch_line)(k, k0 + (size_t)b * stride + c, dt);
+        if (pf) TK_FN(att_prefetch)(k, k0 + (size_t)b * stride + c, dt);
         kv[b] = TK_FN(att_load)(k, k0 + (size_t)b * stride + c, dt);
       }
       for (int a = 0; a < rt; a++) {
@@ -161,7 +166,7 @@ TK_ALWAYS_INLINE void TK_FN(att_pv_tile)(int rt, int vt, float *o, size_t stride
   for (size_t j = 0; j < nb; j++) {
     tk_vf vv[TK_ATT_ROW_VECS];
     for (int b = 0; b < vt; b++) {
-      if (pf) TK_FN(att_prefetch_line)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
+      if (pf) TK_FN(att_prefetch)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
       vv[b] = TK_FN(att_load)(v, v0 + j * stride + (size_t)b * TK_VF_WIDTH, dt);
     }
     for (int a = 0; a < rt; a++) {
@@ -290,7 +295,7 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_dot_tile)(int rt, int nt, const int16_t *q16,
       for (int t = 0; t < nt; t++) acc[a][t] = tk_a16acc_zero();
     for (size_t g = g0; g < g1; g++) {
       for (int t = 0; t < nt; t++)
-        if (pf) TK_FN(att_prefetch_line)(kt + (size_t)t * tb, g * 32, TK_DTYPE_S8);
+        if (pf) TK_FN(att_prefetch)(kt + (size_t)t * tb, g * 32, TK_DTYPE_S8);
       for (int a = 0; a < rt; a++)
         for (int t = 0; t < nt; t++)
           acc[a][t] = tk_a16_dot(acc[a][t], kt + (size_t)t * tb + g * 32,
@@ -368,7 +373,7 @@ TK_ALWAYS_INLINE void TK_FN(att_s8_pv_tile)(int rt, float *o, size_t stride, con
     for (int t = 0; t < TK_ATT_S8_WIDE; t++) acc[a][t] = tk_a16acc_zero();
   for (size_t g = 0; g < ng; g++) {
     const size_t at = g * TK_ATT_S8_VG * stride + dt * 32;
-    if (pf) TK_FN(att_prefetch_line)(vg, at, TK_DTYPE_S8);
+    if (pf) TK_FN(att_prefetch)(vg, at, TK_DTYPE_S8);
     for (int a = 0; a < rt; a++)
       for (int t = 0; t < TK_ATT_S8_WIDE; t++)
         acc[a][t] = tk_a16_dot(acc[a][t], vg + at + 32 * (size_t)t,
