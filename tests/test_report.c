@@ -445,7 +445,11 @@ static int measure_one(rp_call fn, unsigned *calls, const rp_budget *b, rp_timin
 static void test_measure(void **state) {
   (void)state;
   unsigned calls;
-  rp_budget b = {0.002, 0.0002, 3, 5, 0};
+  /* The budget only caps how many samples fit (at most 5 here, each ~0.2
+     ms); a warm-up call longer than it would be the only sample, so it is
+     far above any preemption of that call (valgrind on a loaded machine
+     once stalled a 2 ms budget's warm-up). */
+  rp_budget b = {10.0, 0.0002, 3, 5, 0};
   rp_timing t;
   assert_int_equal(measure_one(count_calls, &calls, &b, &t), 0);
   assert_true(t.samples >= 3 && t.samples <= 5 && t.iters >= 1);
@@ -457,7 +461,7 @@ static void test_measure(void **state) {
   assert_int_equal(calls, 1);
   assert_true(t.samples == 1 && t.iters == 1 && t.min == t.median && t.max == t.median);
   /* cold: every sample is one call after a flush */
-  rp_budget cold = {0.002, 0.0002, 3, 5, 1 << 20};
+  rp_budget cold = {10.0, 0.0002, 3, 5, 1 << 20};
   assert_int_equal(measure_one(count_calls, &calls, &cold, &t), 0);
   assert_true(t.iters == 1 && t.samples >= 3 && t.samples <= 5);
   assert_int_equal(calls, 1 + t.samples);
