@@ -10,6 +10,7 @@
 #include "bench/roofline.h"
 #include "dispatch/isa_list.h"
 #include "report/cold_set.h"
+#include "tk_build_config.h"
 #include "tkb_rooflines.h"
 
 #ifdef TK_HAVE_CBLAS
@@ -445,6 +446,9 @@ static void tkb_context(void) {
   snprintf(val, sizeof val, "built natively: %s; runs here: %s (SIMDe-emulated variants are never timed)",
            built, avail);
   gb_add_context("tinykern_variants", val);
+  /* A row of a borrowed kernel times the kernel that ISA's table dispatches
+     to: the other ISA's (spmv/avx512 is avx2's SpMV). */
+  gb_add_context("tinykern_borrowed", TK_BUILD_BORROWED);
   /* Every ISA name in tk_isa order: bench/summarize.py and attention_table.py read it.
      Each name comes with a leading space: skip the first (through a named
      array: clang warns on "literal" + 1). */
