@@ -14,7 +14,8 @@
 #define TK_CAT_(a, b) a##b
 #define TK_CAT(a, b) TK_CAT_(a, b)
 /* A kernel routed elsewhere (the `routes` of the family owner's row in meson's
-   `isas`: that ISA's variant measured no faster than the other ISA's) has
+   `isas`: that ISA's own would be no faster than the other ISA's, measured,
+   or the same instructions) has
    TK_ROUTE_<kernel> defined as `~, <isa>`. TK_OWNER names that ISA when the
    route is defined, else the family's: an undefined TK_ROUTE_<kernel> stays
    one argument, so the second argument is then TK_TABLE_<family>. */
